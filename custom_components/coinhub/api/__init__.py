@@ -1,0 +1,1 @@
+"""Async clients for the JSEcoin, Coinetize and coinsoftworks APIs."""

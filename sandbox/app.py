@@ -1,0 +1,142 @@
+"""The sandbox application: the three providers, the fault injector and the admin API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+import random
+from typing import Any
+
+from aiohttp import web
+
+from .clock import Clock
+from .faults import FaultInjector, FaultRule, Handler
+
+SEEDS_DIR = Path(__file__).parent / "seeds"
+
+
+@dataclass
+class SandboxContext:
+    """What every provider of the sandbox shares: the clock, randomness and seed data."""
+
+    seed: dict[str, Any]
+    clock: Clock = field(default_factory=Clock)
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    faults: FaultInjector = field(init=False)
+    # (provider, method, route template) -> count; templates carry no secrets.
+    requests: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        """Give the fault injector the same seeded randomness."""
+        self.faults = FaultInjector(self.rng)
+
+    def provider_seed(self, name: str) -> dict[str, Any]:
+        """Return the seed of one provider: the given seed's section, else the default file."""
+        if name in self.seed:
+            section: dict[str, Any] = self.seed[name]
+            return section
+        default: dict[str, Any] = json.loads((SEEDS_DIR / f"{name}.json").read_text())
+        return default
+
+
+CONTEXT: web.AppKey[SandboxContext] = web.AppKey("context", SandboxContext)
+PROVIDER: web.AppKey[str] = web.AppKey("provider", str)
+
+# A provider module: builds its API app and its admin app from the shared context.
+ProviderFactory = Callable[[SandboxContext], tuple[web.Application, web.Application]]
+
+
+def _providers() -> dict[str, tuple[str, ProviderFactory]]:
+    from . import coinetize, coinsoftworks, jsecoin  # noqa: PLC0415
+
+    return {
+        "jsecoin": ("/jsecoin/server/api", jsecoin.create_apps),
+        "coinetize": ("/coinetize", coinetize.create_apps),
+        "coinsoftworks": ("/coinsoftworks/_functions", coinsoftworks.create_apps),
+    }
+
+
+def _provider_of(request: web.Request) -> str | None:
+    for app in reversed(request.match_info.apps):
+        if PROVIDER in app:
+            return app[PROVIDER]
+    return None
+
+
+@web.middleware
+async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    context = request.app[CONTEXT]
+    provider = _provider_of(request)
+    if provider is None:  # the admin API is never faulty
+        return await handler(request)
+    route = request.match_info.route.resource
+    template = route.canonical if route is not None else request.path
+    context.requests[(provider, request.method, template)] += 1
+    return await context.faults.handle(provider, request, handler)
+
+
+def create_app(context: SandboxContext | None = None) -> web.Application:
+    """Build the sandbox: providers under their prefixes, admin API under ``/_admin``."""
+    context = context or SandboxContext(seed={})
+    app = web.Application(middlewares=[_sandbox_middleware])
+    app[CONTEXT] = context
+    admin = _admin_app(context)
+    for name, (prefix, factory) in _providers().items():
+        api, provider_admin = factory(context)
+        api[PROVIDER] = name
+        app.add_subapp(prefix, api)
+        admin.add_subapp(f"/{name}", provider_admin)
+    app.add_subapp("/_admin", admin)
+    return app
+
+
+def _admin_app(context: SandboxContext) -> web.Application:
+    admin = web.Application()
+    routes = web.RouteTableDef()
+
+    @routes.get("/faults")
+    async def list_faults(request: web.Request) -> web.Response:
+        return web.json_response(context.faults.as_list())
+
+    @routes.post("/faults")
+    async def add_fault(request: web.Request) -> web.Response:
+        try:
+            rule = FaultRule.from_dict(await request.json())
+        except (ValueError, TypeError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+        context.faults.add(rule)
+        return web.json_response(context.faults.as_list(), status=201)
+
+    @routes.delete("/faults")
+    async def clear_faults(request: web.Request) -> web.Response:
+        context.faults.clear()
+        return web.json_response([])
+
+    @routes.post("/clock/advance")
+    async def advance_clock(request: web.Request) -> web.Response:
+        try:
+            seconds = float((await request.json())["seconds"])
+            context.clock.advance(seconds)
+        except (ValueError, KeyError, TypeError) as err:
+            return web.json_response({"error": str(err)}, status=400)
+        return web.json_response({"now": context.clock.now()})
+
+    @routes.get("/requests")
+    async def list_requests(request: web.Request) -> web.Response:
+        return web.json_response(
+            [
+                {"provider": provider, "method": method, "route": route, "count": count}
+                for (provider, method, route), count in sorted(context.requests.items())
+            ]
+        )
+
+    @routes.delete("/requests")
+    async def clear_requests(request: web.Request) -> web.Response:
+        context.requests.clear()
+        return web.json_response([])
+
+    admin.add_routes(routes)
+    return admin
