@@ -67,7 +67,9 @@ def _provider_of(request: web.Request) -> str | None:
 
 
 @web.middleware
-async def _sandbox_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _sandbox_middleware(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
     context = request.app[CONTEXT]
     provider = _provider_of(request)
     if provider is None:  # the admin API is never faulty

@@ -11,12 +11,16 @@ from typing import Any, Literal, cast
 
 from aiohttp import web
 
-FaultKind = Literal["latency", "status", "malformed", "truncated", "drop_before", "drop_after_apply"]
+FaultKind = Literal[
+    "latency", "status", "malformed", "truncated", "drop_before", "drop_after_apply"
+]
 FAULT_KINDS: frozenset[str] = frozenset(
     ("latency", "status", "malformed", "truncated", "drop_before", "drop_after_apply")
 )
 # Faults that replace or break the answer after the handler ran (and applied its effect).
-_AFTER_HANDLER: frozenset[str] = frozenset(("malformed", "truncated", "drop_after_apply"))
+_AFTER_HANDLER: frozenset[str] = frozenset(
+    ("malformed", "truncated", "drop_after_apply")
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -77,9 +81,13 @@ class FaultInjector:
         """Return the active rules as JSON-ready dicts."""
         return [asdict(rule) for rule in self.rules]
 
-    def _fire(self, provider: str | None, request: web.Request, after: bool) -> FaultRule | None:
+    def _fire(
+        self, provider: str | None, request: web.Request, after: bool
+    ) -> FaultRule | None:
         for rule in self.rules:
-            if (rule.kind in _AFTER_HANDLER) != after or not rule.matches(provider, request):
+            if (rule.kind in _AFTER_HANDLER) != after or not rule.matches(
+                provider, request
+            ):
                 continue
             if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                 continue
@@ -103,7 +111,10 @@ class FaultInjector:
                 if rule.retry_after is not None:
                     headers["Retry-After"] = str(int(rule.retry_after))
                 return web.Response(
-                    status=rule.status, text=rule.body, content_type="application/json", headers=headers
+                    status=rule.status,
+                    text=rule.body,
+                    content_type="application/json",
+                    headers=headers,
                 )
             else:  # drop_before: the request never reaches the provider
                 _drop(request)
@@ -111,10 +122,14 @@ class FaultInjector:
         rule = self._fire(provider, request, after=True)
         if rule is None:
             return response
-        body = cast(web.Response, response).body
+        body = cast("web.Response", response).body
         raw = body if isinstance(body, bytes) else b""
         if rule.kind == "malformed":
-            return web.Response(status=response.status, text="<html>Bad gateway</html>{", content_type="text/html")
+            return web.Response(
+                status=response.status,
+                text="<html>Bad gateway</html>{",
+                content_type="text/html",
+            )
         if rule.kind == "truncated":
             return await _truncated(request, response.status, raw)
         _drop(request)  # drop_after_apply: the effect happened, the answer never leaves
@@ -129,7 +144,9 @@ def _drop(request: web.Request) -> None:
     raise asyncio.CancelledError
 
 
-async def _truncated(request: web.Request, status: int, body: bytes) -> web.StreamResponse:
+async def _truncated(
+    request: web.Request, status: int, body: bytes
+) -> web.StreamResponse:
     """Announce the whole body, send half of it, then close the connection."""
     response = web.StreamResponse(status=status)
     response.content_type = "application/json"

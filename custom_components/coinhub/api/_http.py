@@ -25,11 +25,15 @@ def safe_segment(field: str, value: str) -> str:
     if not value:
         raise InvalidInputError(field, "must not be empty")
     if value in {".", ".."} or _UNSAFE_SEGMENT.search(value):
-        raise InvalidInputError(field, "contains characters that are not allowed in a URL")
+        raise InvalidInputError(
+            field, "contains characters that are not allowed in a URL"
+        )
     return quote(value, safe="")
 
 
-def join_url(base_url: str, segments: Iterable[str], *, trailing_slash: bool = False) -> str:
+def join_url(
+    base_url: str, segments: Iterable[str], *, trailing_slash: bool = False
+) -> str:
     """Join already encoded segments to ``base_url``.
 
     The result is passed to aiohttp with ``yarl.URL(..., encoded=True)`` so nothing is
@@ -44,7 +48,9 @@ def parse_json_text(text: str, provider: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        raise CannotConnectError(f"{provider} answered with a body that is not JSON") from None
+        raise CannotConnectError(
+            f"{provider} answered with a body that is not JSON"
+        ) from None
 
 
 class _AnswerLostError(aiohttp.ClientError):
@@ -77,4 +83,7 @@ def is_answer_lost(err: BaseException) -> bool:
         | aiohttp.ServerDisconnectedError
         | aiohttp.ClientPayloadError
         | TimeoutError,
-    ) or (isinstance(err, aiohttp.ClientOSError) and not isinstance(err, aiohttp.ClientConnectorError))
+    ) or (
+        isinstance(err, aiohttp.ClientOSError)
+        and not isinstance(err, aiohttp.ClientConnectorError)
+    )

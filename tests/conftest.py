@@ -1,0 +1,64 @@
+"""Fixtures shared by every test: custom integrations enabled, a sandbox on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+import random
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+import pytest
+from yarl import URL
+
+from sandbox import SandboxContext, create_app
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/coinhub."""
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox: its base URL and its state, for assertions and time travel."""
+
+    url: URL
+    context: SandboxContext
+
+    def base_url(self, provider: str) -> str:
+        """Return the base URL a client of ``provider`` should use."""
+        prefixes = {
+            "jsecoin": "/jsecoin/server/api",
+            "coinetize": "/coinetize",
+            "coinsoftworks": "/coinsoftworks/_functions",
+        }
+        return str(self.url.with_path(prefixes[provider]))
+
+    def request_count(self, provider: str | None = None) -> int:
+        """Count the provider requests the sandbox has received."""
+        return sum(
+            count
+            for (name, _method, _route), count in self.context.requests.items()
+            if provider is None or name == provider
+        )
+
+
+@pytest.fixture
+def sandbox_seed() -> dict[str, Any]:
+    """Seed sections replacing a provider's default seed; empty means the defaults."""
+    return {}
+
+
+@pytest.fixture
+async def sandbox(
+    sandbox_seed: dict[str, Any], socket_enabled: None
+) -> AsyncGenerator[Sandbox]:
+    """Serve the sandbox on 127.0.0.1 (the only address tests may reach)."""
+    context = SandboxContext(seed=sandbox_seed, rng=random.Random(1234))
+    server = TestServer(create_app(context), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield Sandbox(url=server.make_url("/"), context=context)
+    finally:
+        await server.close()
