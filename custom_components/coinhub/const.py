@@ -1,0 +1,52 @@
+"""Constants for the CoinHub integration."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+import logging
+from typing import Final
+
+DOMAIN: Final = "coinhub"
+LOGGER = logging.getLogger(__package__)
+
+
+class Provider(StrEnum):
+    """The platforms a config entry can hold an account of."""
+
+    JSECOIN = "jsecoin"
+    COINETIZE = "coinetize"
+    COINSOFTWORKS = "coinsoftworks"
+
+
+# Config entry data
+CONF_PROVIDER: Final = "provider"
+CONF_ADVANCED: Final = "advanced"  # the collapsed config-flow section holding base_url
+CONF_BASE_URL: Final = "base_url"
+CONF_AUTH_TOKEN: Final = "auth_token"
+CONF_ACCESS_TOKEN: Final = "access_token"
+CONF_WEBSITES: Final = "websites"  # Coinetize links: known only to us, so kept in the entry
+
+# JSEcoin options
+CONF_LOOKUPS: Final = "lookups"
+CONF_ALLOW_TRANSFERS: Final = "allow_transfers"
+CONF_MAX_TRANSFER_AMOUNT: Final = "max_transfer_amount"
+CONF_DAILY_TRANSFER_LIMIT: Final = "daily_transfer_limit"
+
+DEFAULT_BASE_URLS: Final[dict[Provider, str]] = {
+    Provider.JSECOIN: "https://api.jsecoin.com/server/api",
+    Provider.COINETIZE: "https://api.coinetize.com",
+    Provider.COINSOFTWORKS: "https://www.coinsoftworks.com/_functions",
+}
+
+MANUFACTURERS: Final[dict[Provider, str]] = {
+    Provider.JSECOIN: "JSEcoin",
+    Provider.COINETIZE: "Coinetize",
+    Provider.COINSOFTWORKS: "coinsoftworks",
+}
+
+# Events
+EVENT_TRANSACTION: Final = "coinhub_transaction"
+EVENT_ACTION_FINISHED: Final = "coinhub_action_finished"
+
+# Action (service) fields shared by every action
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
