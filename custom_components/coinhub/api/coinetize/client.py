@@ -1,0 +1,494 @@
+"""Async client of the Coinetize website-linking API.
+
+Every call is signed: ``signature`` is the uppercase hex HMAC-SHA256, keyed with the
+account's ``auth_token``, of ``username + endpoint + timestamp``. A signed timestamp
+breaks on a skewed clock, so the client learns the server's time from the ``Date``
+header of every answer and retries a timestamp refusal once with what it learned.
+
+The ``auth_token`` and the signature are never part of an error message or a repr:
+GET calls carry them in the query string, so no URL is ever formatted into an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import Enum, auto
+import hashlib
+import hmac
+import json
+import re
+import time
+from typing import Any, Final
+
+import aiohttp
+from yarl import URL
+
+from custom_components.coinhub.api._http import is_answer_lost, refuse_resend
+from custom_components.coinhub.api.exceptions import (
+    AuthenticationError,
+    CannotConnectError,
+    CoinHubError,
+    InvalidInputError,
+    OutcomeUnknownError,
+    ProviderRefusedError,
+    RateLimitedError,
+)
+
+from .models import LinkMethod, LinkResult, MessageResult, Paths, Review
+
+DEFAULT_BASE_URL: Final = "https://api.coinetize.com"
+PROTOCOLS: Final = frozenset({"http", "https"})
+# Never a real subdomain: an underscore is not allowed in a host name.
+CREDENTIALS_PROBE_SUBDOMAIN: Final = "_coinhub_credentials_check"
+
+_CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
+_MAX_HOST_LENGTH = 253
+_MAX_PATH_LENGTH = 255
+
+
+class PathsRefusedError(ProviderRefusedError):
+    """``/add_path`` or ``/remove_path`` was refused; the answer told the current paths."""
+
+    def __init__(self, notification: str, paths: Paths | None) -> None:
+        """Keep the paths the refusal reported, when it reported them."""
+        super().__init__(notification)
+        self.paths = paths
+
+
+class _Refusal(Enum):
+    """The kinds of provider refusal the client treats differently."""
+
+    AUTHENTICATION = auto()
+    TIMESTAMP = auto()
+    RATE_LIMIT = auto()
+    OTHER = auto()
+
+
+# The provider's error messages, recognised in this one place. The sandbox's messages
+# ("Unknown user", "Invalid auth token", "Invalid signature", "Missing authentication
+# parameters", "Timestamp out of range", "Rate limit exceeded…") are matched loosely so
+# a reworded provider message still lands in the right class.
+_REFUSAL_PATTERNS: Final = (
+    (_Refusal.RATE_LIMIT, re.compile(r"rate.?limit|too many requests", re.IGNORECASE)),
+    (_Refusal.TIMESTAMP, re.compile(r"timestamp", re.IGNORECASE)),
+    (
+        _Refusal.AUTHENTICATION,
+        re.compile(
+            r"signature|unknown user|auth.?token|authenticat|unauthori[sz]ed|"
+            r"invalid (?:user|credentials)",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
+def classify_refusal(message: str) -> _Refusal:
+    """Tell what kind of refusal a provider error message is."""
+    for refusal, pattern in _REFUSAL_PATTERNS:
+        if pattern.search(message):
+            return refusal
+    return _Refusal.OTHER
+
+
+def sign(auth_token: str, username: str, endpoint: str, timestamp: int) -> str:
+    """Return the documented signature of one call (uppercase hex HMAC-SHA256)."""
+    message = f"{username}{endpoint}{timestamp}".encode()
+    return hmac.new(auth_token.encode(), message, hashlib.sha256).hexdigest().upper()
+
+
+class TimestampRefusedError(ProviderRefusedError):
+    """The provider refused the call's timestamp, also after correcting the clock offset.
+
+    Nothing was applied. It says nothing about whether the credentials are good.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    path: str
+    writes: bool  # a POST with a side effect: never re-sent after it may have applied
+
+
+_LINK_WEBSITE: Final = _Endpoint("/link_website", writes=True)
+_VERIFY_WEBSITE: Final = _Endpoint("/verify_website", writes=True)
+_UNLINK_WEBSITE: Final = _Endpoint("/unlink_website", writes=True)
+_ADD_PATH: Final = _Endpoint("/add_path", writes=True)
+_REMOVE_PATH: Final = _Endpoint("/remove_path", writes=True)
+_PATH_EDITS: Final = frozenset({_ADD_PATH, _REMOVE_PATH})
+_LIST_PATHS: Final = _Endpoint("/list_paths", writes=False)
+_REVIEW: Final = _Endpoint("/review", writes=False)
+
+
+class CoinetizeClient:
+    """Signed calls to the Coinetize API for one website owner.
+
+    The session is injected and never closed here. Side-effecting calls are sent at most
+    once (except after a timestamp refusal, which proves nothing was applied); when their
+    answer is lost they raise :class:`OutcomeUnknownError`.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        username: str,
+        auth_token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        request_timeout: float = 10,
+    ) -> None:
+        """Keep the account's credentials; nothing is sent until a call is made."""
+        self._session = session
+        self._username = _checked_text("username", username)
+        self._auth_token = _checked_text("auth_token", auth_token)
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._clock_offset = 0.0
+
+    def __repr__(self) -> str:
+        """Name the account and server, never the token."""
+        return (
+            f"CoinetizeClient(username={self._username!r}, base_url={self._base_url!r})"
+        )
+
+    @property
+    def username(self) -> str:
+        """The website owner this client signs for."""
+        return self._username
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the server's clock is ahead of the local one, as last learned."""
+        return self._clock_offset
+
+    async def link_website(
+        self,
+        website: str,
+        link_method: LinkMethod | str,
+        *,
+        dns_website: str | None = None,
+        subdomain: str | None = None,
+        protocol: str | None = None,
+        path: str | None = None,
+        port: int | None = None,
+    ) -> LinkResult:
+        """Link a website, or change the link of ``subdomain`` when it is given.
+
+        The answer is handed out once: the caller must remember it.
+        """
+        method = _checked_link_method(link_method)
+        params = {
+            "website": _checked_host("website", website),
+            "link_method": method.value,
+        }
+        if dns_website is not None:
+            if method is not LinkMethod.DNS:
+                raise InvalidInputError(
+                    "dns_website", "is only allowed with the dns link method"
+                )
+            params["dns_website"] = _checked_host("dns_website", dns_website)
+        if subdomain is not None:
+            params["subdomain"] = _checked_subdomain(subdomain)
+        if protocol is not None:
+            if protocol.lower() not in PROTOCOLS:
+                raise InvalidInputError("protocol", "must be http or https")
+            params["protocol"] = protocol.lower()
+        if path is not None:
+            params["path"] = _checked_path(path)
+        if port is not None:
+            params["port"] = str(_checked_port(port))
+        return await self._call(_LINK_WEBSITE, params, LinkResult.from_api)
+
+    async def verify_website(
+        self, subdomain: str, v_file: str | None = None
+    ) -> MessageResult:
+        """Ask Coinetize to find the verification code on the linked website.
+
+        ``v_file`` names the file holding the code, without its ``.txt`` extension;
+        without it the provider looks for the meta tag, then the default file.
+        """
+        params = {"subdomain": _checked_subdomain(subdomain)}
+        if v_file is not None:
+            params["v_file"] = _checked_v_file(v_file)
+        return await self._call(_VERIFY_WEBSITE, params, MessageResult.from_api)
+
+    async def unlink_website(self, subdomain: str) -> MessageResult:
+        """Unlink a website, verified or not."""
+        params = {"subdomain": _checked_subdomain(subdomain)}
+        return await self._call(_UNLINK_WEBSITE, params, MessageResult.from_api)
+
+    async def add_path(self, subdomain: str, path: str) -> Paths:
+        """Enable a path of a verified proxy or redirect website."""
+        params = {
+            "subdomain": _checked_subdomain(subdomain),
+            "path": _checked_path(path),
+        }
+        return await self._call(_ADD_PATH, params, Paths.from_api)
+
+    async def remove_path(self, subdomain: str, path: str) -> Paths:
+        """Remove a path of a verified proxy or redirect website."""
+        params = {
+            "subdomain": _checked_subdomain(subdomain),
+            "path": _checked_path(path),
+        }
+        return await self._call(_REMOVE_PATH, params, Paths.from_api)
+
+    async def list_paths(self, subdomain: str) -> Paths:
+        """Return the paths of a verified proxy or redirect website."""
+        params = {"subdomain": _checked_subdomain(subdomain)}
+        return await self._call(_LIST_PATHS, params, Paths.from_api)
+
+    async def review(self, subdomain: str) -> Review:
+        """Return what the owner must configure: the DNS A record and .htaccess code."""
+        params = {"subdomain": _checked_subdomain(subdomain)}
+        return await self._call(_REVIEW, params, Review.from_api)
+
+    async def validate_credentials(self) -> None:
+        """Raise :class:`AuthenticationError` unless the credentials are accepted.
+
+        There is no "who am I" call: this signs a read of a subdomain that cannot exist.
+        Any refusal other than an authentication one proves the signature was accepted.
+        """
+        try:
+            await self._call(
+                _REVIEW, {"subdomain": CREDENTIALS_PROBE_SUBDOMAIN}, Review.from_api
+            )
+        except TimestampRefusedError:
+            raise
+        except ProviderRefusedError:
+            return  # e.g. "Unknown subdomain": the signature was accepted
+
+    async def _call[T](
+        self,
+        endpoint: _Endpoint,
+        params: Mapping[str, str],
+        parse: Callable[[Mapping[str, Any]], T],
+    ) -> T:
+        """Send a signed call and parse its success into a model."""
+        body = await self._exchange(endpoint, params)
+        try:
+            return parse(body)
+        except CannotConnectError as err:
+            if endpoint.writes:
+                # The provider said "success": the write happened, but we cannot
+                # tell what it handed out.
+                raise OutcomeUnknownError(
+                    f"Coinetize applied {endpoint.path} but its answer was incomplete: {err}"
+                ) from None
+            raise
+
+    async def _exchange(
+        self, endpoint: _Endpoint, params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Send a signed call; send it once more if its timestamp was refused."""
+        offset_before = self._clock_offset
+        try:
+            return await self._send(endpoint, params)
+        except TimestampRefusedError:
+            if self._clock_offset == offset_before:
+                raise  # the answer taught nothing new about the server's clock
+        # Refused before anything was applied, so a write may be sent again too.
+        return await self._send(endpoint, params)
+
+    async def _send(
+        self, endpoint: _Endpoint, params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        timestamp = int(time.time() + self._clock_offset)
+        signed = {
+            **params,
+            "username": self._username,
+            "auth_token": self._auth_token,
+            "timestamp": str(timestamp),
+            "signature": sign(
+                self._auth_token, self._username, endpoint.path, timestamp
+            ),
+        }
+        url = URL(self._base_url + endpoint.path, encoded=True)
+        try:
+            if endpoint.writes:
+                async with self._session.post(
+                    url,
+                    data=signed,
+                    timeout=self._timeout,
+                    middlewares=(refuse_resend,),
+                ) as response:
+                    return await self._read(endpoint, response)
+            async with self._session.get(
+                url, params=signed, timeout=self._timeout
+            ) as response:
+                return await self._read(endpoint, response)
+        except CoinHubError:
+            raise
+        # The chained error could carry the URL, whose query holds the token: drop it.
+        except (aiohttp.ClientError, TimeoutError) as err:
+            if endpoint.writes and is_answer_lost(err):
+                raise OutcomeUnknownError(
+                    f"Coinetize {endpoint.path} was sent but its answer was lost "
+                    f"({type(err).__name__}); it may have been applied"
+                ) from None
+            raise CannotConnectError(
+                f"Cannot reach Coinetize for {endpoint.path} ({type(err).__name__})"
+            ) from None
+
+    async def _read(
+        self, endpoint: _Endpoint, response: aiohttp.ClientResponse
+    ) -> dict[str, Any]:
+        self._learn_clock(response.headers.get("Date"))
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        if response.status in {429, 503}:
+            raise RateLimitedError(
+                "Coinetize is refusing requests for now (too many requests)",
+                retry_after=retry_after,
+            )
+        body = _decode(await response.read())
+        if body is not None and body.get("status") == "error":
+            raise self._refusal(endpoint, body, response.status, retry_after)
+        if body is not None and body.get("status") == "success" and response.ok:
+            return body
+        raise self._unreadable(endpoint, response.status)
+
+    def _learn_clock(self, date_header: str | None) -> None:
+        """Keep the offset between the server's ``Date`` and the local clock."""
+        if not date_header:
+            return
+        try:
+            server_time = parsedate_to_datetime(date_header).timestamp()
+        except TypeError, ValueError, IndexError:
+            return
+        # Date has whole seconds: the server's time lies within the next second.
+        self._clock_offset = round(server_time + 0.5 - time.time(), 3)
+
+    def _refusal(
+        self,
+        endpoint: _Endpoint,
+        body: Mapping[str, Any],
+        status: int,
+        retry_after: float | None,
+    ) -> CoinHubError:
+        """Turn an ``"error"`` answer into the exception its message stands for."""
+        message = self._scrubbed(body.get("message"))
+        match classify_refusal(message):
+            case _Refusal.RATE_LIMIT:
+                return RateLimitedError(
+                    f"Coinetize: {message}", retry_after=retry_after
+                )
+            case _Refusal.TIMESTAMP:
+                return TimestampRefusedError(message)
+            case _Refusal.AUTHENTICATION:
+                return AuthenticationError(
+                    f"Coinetize refused the credentials: {message}"
+                )
+        if status == 401:
+            return AuthenticationError(f"Coinetize refused the credentials: {message}")
+        if endpoint in _PATH_EDITS:
+            return PathsRefusedError(message, _paths_of_refusal(body))
+        return ProviderRefusedError(message)
+
+    def _scrubbed(self, message: Any) -> str:
+        """Return the provider's message as text, never echoing the token back."""
+        text = message if isinstance(message, str) and message else "unknown error"
+        return text.replace(self._auth_token, "***")[:500]
+
+    @staticmethod
+    def _unreadable(endpoint: _Endpoint, status: int) -> CoinHubError:
+        # A write that reached a server which then failed (or answered garbage with
+        # 200) may have been applied; a 4xx without a Coinetize body (wrong base URL,
+        # proxy refusal) was not.
+        if endpoint.writes and not 400 <= status < 500:
+            return OutcomeUnknownError(
+                f"Coinetize answered {endpoint.path} with an unreadable body "
+                f"(HTTP {status}); it may have been applied"
+            )
+        return CannotConnectError(
+            f"Coinetize answered {endpoint.path} with an unreadable body (HTTP {status})"
+        )
+
+
+def _paths_of_refusal(body: Mapping[str, Any]) -> Paths | None:
+    """Return the paths an add/remove refusal reported, if it reported them."""
+    if "enabled_paths" not in body and "deleted_paths" not in body:
+        return None
+    try:
+        return Paths.from_api(body)
+    except CannotConnectError:
+        return None
+
+
+def _decode(raw: bytes) -> dict[str, Any] | None:
+    """Parse a JSON object body whatever its content type, or ``None``."""
+    try:
+        body = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None
+
+
+def _checked_text(field: str, value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(field, "must not be empty")
+    if _CONTROL_OR_SPACE.search(value):
+        raise InvalidInputError(
+            field, "must not contain whitespace or control characters"
+        )
+    return value
+
+
+def _checked_link_method(value: LinkMethod | str) -> LinkMethod:
+    try:
+        return LinkMethod(value)
+    except ValueError:
+        raise InvalidInputError(
+            "link_method", "must be one of dns, proxy or redirect"
+        ) from None
+
+
+def _checked_host(field: str, value: str) -> str:
+    host = _checked_text(field, value)
+    if "/" in host or "?" in host or "#" in host:
+        raise InvalidInputError(
+            field, "must be a host name or IP address only, without scheme or path"
+        )
+    if len(host) > _MAX_HOST_LENGTH:
+        raise InvalidInputError(field, "is too long")
+    return host
+
+
+def _checked_subdomain(value: str) -> str:
+    subdomain = _checked_text("subdomain", value)
+    if "/" in subdomain or len(subdomain) > _MAX_HOST_LENGTH:
+        raise InvalidInputError("subdomain", "is not a Coinetize subdomain")
+    return subdomain
+
+
+def _checked_path(value: str) -> str:
+    path = _checked_text("path", value)
+    if not path.startswith("/") or path.endswith("/"):
+        raise InvalidInputError("path", "must start with / and not end with /")
+    if "?" in path or "#" in path or ".." in path.split("/"):
+        raise InvalidInputError("path", "must be a plain path without ?, # or ..")
+    if len(path) > _MAX_PATH_LENGTH:
+        raise InvalidInputError("path", "is too long")
+    return path
+
+
+def _checked_port(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise InvalidInputError("port", "must be a whole number from 1 to 65535")
+    return value
+
+
+def _checked_v_file(value: str) -> str:
+    name = _checked_text("v_file", value)
+    if "/" in name or "\\" in name or name in {".", ".."}:
+        raise InvalidInputError("v_file", "must be a file name, not a path")
+    if name.lower().endswith(".txt"):
+        raise InvalidInputError("v_file", "must not include the .txt extension")
+    return name
