@@ -32,6 +32,11 @@ CONF_ALLOW_TRANSFERS: Final = "allow_transfers"
 CONF_MAX_TRANSFER_AMOUNT: Final = "max_transfer_amount"
 CONF_DAILY_TRANSFER_LIMIT: Final = "daily_transfer_limit"
 
+# Value-moving actions are off until the user opts in, then capped (JSE).
+DEFAULT_ALLOW_TRANSFERS: Final = False
+DEFAULT_MAX_TRANSFER_AMOUNT: Final = 100.0
+DEFAULT_DAILY_TRANSFER_LIMIT: Final = 500.0
+
 DEFAULT_BASE_URLS: Final[dict[Provider, str]] = {
     Provider.JSECOIN: "https://api.jsecoin.com/server/api",
     Provider.COINETIZE: "https://api.coinetize.com",
