@@ -24,7 +24,7 @@ from custom_components.coinhub.api.coinetize import (
     Review,
     sign,
 )
-from custom_components.coinhub.api.coinetize.client import _Refusal, classify_refusal
+from custom_components.coinhub.api.coinetize.client import RefusalKind, classify_refusal
 from custom_components.coinhub.api.exceptions import CannotConnectError
 from sandbox import coinetize as sandbox_coinetize
 
@@ -177,22 +177,22 @@ def test_signature_matches_an_independent_hmac() -> None:
 @pytest.mark.parametrize(
     ("message", "kind"),
     [
-        (sandbox_coinetize.MISSING_AUTH, _Refusal.AUTHENTICATION),
-        (sandbox_coinetize.UNKNOWN_USER, _Refusal.AUTHENTICATION),
-        (sandbox_coinetize.INVALID_TOKEN, _Refusal.AUTHENTICATION),
-        (sandbox_coinetize.INVALID_SIGNATURE, _Refusal.AUTHENTICATION),
-        ("Unauthorized", _Refusal.AUTHENTICATION),
-        (sandbox_coinetize.INVALID_TIMESTAMP, _Refusal.TIMESTAMP),
-        (sandbox_coinetize.TIMESTAMP_OUT_OF_RANGE, _Refusal.TIMESTAMP),
-        (sandbox_coinetize.RATE_LIMITED.format(12), _Refusal.RATE_LIMIT),
-        ("Too many requests", _Refusal.RATE_LIMIT),
-        (sandbox_coinetize.UNKNOWN_SUBDOMAIN.format("site-1"), _Refusal.OTHER),
-        (sandbox_coinetize.ALREADY_VERIFIED.format("site-1"), _Refusal.OTHER),
-        (sandbox_coinetize.CODE_NOT_FOUND.format("www.example.com"), _Refusal.OTHER),
-        (sandbox_coinetize.PATHS_NOT_SUPPORTED, _Refusal.OTHER),
-        (sandbox_coinetize.DNS_WEBSITE_REQUIRED, _Refusal.OTHER),
-        (sandbox_coinetize.MISSING_PARAMETER.format("website"), _Refusal.OTHER),
+        (sandbox_coinetize.MISSING_AUTH, RefusalKind.AUTHENTICATION),
+        (sandbox_coinetize.UNKNOWN_USER, RefusalKind.AUTHENTICATION),
+        (sandbox_coinetize.INVALID_TOKEN, RefusalKind.AUTHENTICATION),
+        (sandbox_coinetize.INVALID_SIGNATURE, RefusalKind.AUTHENTICATION),
+        ("Unauthorized", RefusalKind.AUTHENTICATION),
+        (sandbox_coinetize.INVALID_TIMESTAMP, RefusalKind.TIMESTAMP),
+        (sandbox_coinetize.TIMESTAMP_OUT_OF_RANGE, RefusalKind.TIMESTAMP),
+        (sandbox_coinetize.RATE_LIMITED.format(12), RefusalKind.RATE_LIMIT),
+        ("Too many requests", RefusalKind.RATE_LIMIT),
+        (sandbox_coinetize.UNKNOWN_SUBDOMAIN.format("site-1"), RefusalKind.OTHER),
+        (sandbox_coinetize.ALREADY_VERIFIED.format("site-1"), RefusalKind.OTHER),
+        (sandbox_coinetize.CODE_NOT_FOUND.format("www.example.com"), RefusalKind.OTHER),
+        (sandbox_coinetize.PATHS_NOT_SUPPORTED, RefusalKind.OTHER),
+        (sandbox_coinetize.DNS_WEBSITE_REQUIRED, RefusalKind.OTHER),
+        (sandbox_coinetize.MISSING_PARAMETER.format("website"), RefusalKind.OTHER),
     ],
 )
-def test_refusal_messages_are_classified(message: str, kind: _Refusal) -> None:
+def test_refusal_messages_are_classified(message: str, kind: RefusalKind) -> None:
     assert classify_refusal(message) is kind

@@ -280,7 +280,7 @@ async def test_link_website_hands_out_seeded_random_identifiers(
     ],
 )
 async def test_link_website_refusals(
-    provider: Provider, params: dict[str, str], message: str
+    provider: Provider, params: dict[str, Any], message: str
 ) -> None:
     resp, body = await provider.post("/link_website", **params)
 

@@ -57,8 +57,15 @@ class PathsRefusedError(ProviderRefusedError):
         self.paths = paths
 
 
-class _Refusal(Enum):
-    """The kinds of provider refusal the client treats differently."""
+class TimestampRefusedError(ProviderRefusedError):
+    """The provider refused the call's timestamp, also after correcting the clock offset.
+
+    Nothing was applied. It says nothing about whether the credentials are good.
+    """
+
+
+class RefusalKind(Enum):
+    """What a provider error message means to the client."""
 
     AUTHENTICATION = auto()
     TIMESTAMP = auto()
@@ -71,10 +78,13 @@ class _Refusal(Enum):
 # parameters", "Timestamp out of range", "Rate limit exceeded…") are matched loosely so
 # a reworded provider message still lands in the right class.
 _REFUSAL_PATTERNS: Final = (
-    (_Refusal.RATE_LIMIT, re.compile(r"rate.?limit|too many requests", re.IGNORECASE)),
-    (_Refusal.TIMESTAMP, re.compile(r"timestamp", re.IGNORECASE)),
     (
-        _Refusal.AUTHENTICATION,
+        RefusalKind.RATE_LIMIT,
+        re.compile(r"rate.?limit|too many requests", re.IGNORECASE),
+    ),
+    (RefusalKind.TIMESTAMP, re.compile(r"timestamp", re.IGNORECASE)),
+    (
+        RefusalKind.AUTHENTICATION,
         re.compile(
             r"signature|unknown user|auth.?token|authenticat|unauthori[sz]ed|"
             r"invalid (?:user|credentials)",
@@ -84,25 +94,18 @@ _REFUSAL_PATTERNS: Final = (
 )
 
 
-def classify_refusal(message: str) -> _Refusal:
+def classify_refusal(message: str) -> RefusalKind:
     """Tell what kind of refusal a provider error message is."""
     for refusal, pattern in _REFUSAL_PATTERNS:
         if pattern.search(message):
             return refusal
-    return _Refusal.OTHER
+    return RefusalKind.OTHER
 
 
 def sign(auth_token: str, username: str, endpoint: str, timestamp: int) -> str:
     """Return the documented signature of one call (uppercase hex HMAC-SHA256)."""
     message = f"{username}{endpoint}{timestamp}".encode()
     return hmac.new(auth_token.encode(), message, hashlib.sha256).hexdigest().upper()
-
-
-class TimestampRefusedError(ProviderRefusedError):
-    """The provider refused the call's timestamp, also after correcting the clock offset.
-
-    Nothing was applied. It says nothing about whether the credentials are good.
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,13 +372,13 @@ class CoinetizeClient:
         """Turn an ``"error"`` answer into the exception its message stands for."""
         message = self._scrubbed(body.get("message"))
         match classify_refusal(message):
-            case _Refusal.RATE_LIMIT:
+            case RefusalKind.RATE_LIMIT:
                 return RateLimitedError(
                     f"Coinetize: {message}", retry_after=retry_after
                 )
-            case _Refusal.TIMESTAMP:
+            case RefusalKind.TIMESTAMP:
                 return TimestampRefusedError(message)
-            case _Refusal.AUTHENTICATION:
+            case RefusalKind.AUTHENTICATION:
                 return AuthenticationError(
                     f"Coinetize refused the credentials: {message}"
                 )
