@@ -8,8 +8,31 @@ from pathlib import Path
 import random
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from .app import SandboxContext, create_app
+
+
+class RouteAccessLogger(AbstractAccessLogger):
+    """Log each request by its route template: paths and query strings carry credentials."""
+
+    def log(
+        self, request: web.BaseRequest, response: web.StreamResponse, time: float
+    ) -> None:
+        """Write one line per request."""
+        resource = (
+            request.match_info.route.resource
+            if isinstance(request, web.Request)
+            else None
+        )
+        route = resource.canonical if resource is not None else "(unrouted)"
+        self.logger.info(
+            "%s %s -> %s in %.1f ms",
+            request.method,
+            route,
+            response.status,
+            time * 1000,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,7 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     seed = json.loads(args.seed_file.read_text()) if args.seed_file else {}
     context = SandboxContext(seed=seed, rng=random.Random(args.random_seed))
-    web.run_app(create_app(context), host=args.host, port=args.port)
+    web.run_app(
+        create_app(context),
+        host=args.host,
+        port=args.port,
+        access_log_class=RouteAccessLogger,
+    )
 
 
 if __name__ == "__main__":

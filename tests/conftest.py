@@ -56,7 +56,8 @@ async def sandbox(
 ) -> AsyncGenerator[Sandbox]:
     """Serve the sandbox on 127.0.0.1 (the only address tests may reach)."""
     context = SandboxContext(seed=sandbox_seed, rng=random.Random(1234))
-    server = TestServer(create_app(context), host="127.0.0.1")
+    # No access log: request lines carry credentials in paths and query strings.
+    server = TestServer(create_app(context), host="127.0.0.1", access_log=None)
     await server.start_server()
     try:
         yield Sandbox(url=server.make_url("/"), context=context)
