@@ -1,0 +1,54 @@
+"""Client of the JSEcoin API: balances, transfers, coin codes, history and blocks.
+
+No Home Assistant import: the integration injects its aiohttp session.
+"""
+
+from .client import (
+    AMOUNT_DECIMALS,
+    DEFAULT_BASE_URL,
+    DEFAULT_DAILY_LIMIT,
+    MAIN_BALANCE_LOOKUP,
+    MAX_REFERENCE_LENGTH,
+    MIN_AMOUNT,
+    RATE_LIMIT_REQUESTS,
+    RATE_LIMIT_WINDOW,
+    REFERENCE_CHARACTERS,
+    JSEcoinClient,
+    RequestBudget,
+    budget_for_key,
+    format_amount,
+)
+from .models import (
+    Balance,
+    Block,
+    BlockInput,
+    ExportResult,
+    History,
+    HistoryEntry,
+    ImportResult,
+    TransferResult,
+)
+
+__all__ = [
+    "AMOUNT_DECIMALS",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_DAILY_LIMIT",
+    "MAIN_BALANCE_LOOKUP",
+    "MAX_REFERENCE_LENGTH",
+    "MIN_AMOUNT",
+    "RATE_LIMIT_REQUESTS",
+    "RATE_LIMIT_WINDOW",
+    "REFERENCE_CHARACTERS",
+    "Balance",
+    "Block",
+    "BlockInput",
+    "ExportResult",
+    "History",
+    "HistoryEntry",
+    "ImportResult",
+    "JSEcoinClient",
+    "RequestBudget",
+    "TransferResult",
+    "budget_for_key",
+    "format_amount",
+]

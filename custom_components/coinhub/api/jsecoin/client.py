@@ -1,0 +1,501 @@
+"""Async client of the JSEcoin API.
+
+The API key travels only in the ``Authorization`` header; the key's path segment carries
+the placeholder ``auth`` (the provider accepts either), so the key never enters a URL.
+Every other path segment is checked and percent-encoded before anything is sent, and
+the URL is handed to aiohttp already encoded so nothing is normalised or decoded again:
+a lookup can never turn into another endpoint.
+
+Transfers, exports and imports are GET requests with side effects. They are sent once,
+without redirects and with :func:`refuse_resend` so aiohttp cannot silently re-send them
+after a dropped connection; an answer lost after sending raises
+:class:`OutcomeUnknownError`. The one refusal that proves nothing moved — the account is
+locked until the next block — is waited out and sent again within ``lock_wait_limit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal, InvalidOperation
+import hashlib
+import json
+import math
+import re
+import time
+from typing import Any, Final
+
+import aiohttp
+from yarl import URL
+
+from custom_components.coinhub.api._http import (
+    is_answer_lost,
+    join_url,
+    refuse_resend,
+    safe_segment,
+)
+from custom_components.coinhub.api.exceptions import (
+    AccessLevelError,
+    AccountLockedError,
+    AuthenticationError,
+    CannotConnectError,
+    CoinHubError,
+    InvalidInputError,
+    OutcomeUnknownError,
+    ProviderRefusedError,
+    RateLimitedError,
+)
+
+from .models import (
+    Balance,
+    Block,
+    ExportResult,
+    History,
+    ImportResult,
+    TransferResult,
+    block_id_from_api,
+)
+
+DEFAULT_BASE_URL: Final = "https://api.jsecoin.com/server/api"
+# Stands where the documented paths put the API key; the key itself goes in a header.
+KEY_PLACEHOLDER: Final = "auth"
+MAIN_BALANCE_LOOKUP: Final = "0"
+
+MIN_AMOUNT: Final = Decimal("0.000001")
+AMOUNT_DECIMALS: Final = 8
+DEFAULT_DAILY_LIMIT: Final = Decimal(2000)
+RATE_LIMIT_REQUESTS: Final = 500
+RATE_LIMIT_WINDOW: Final = 900.0
+DEFAULT_LOCK_WAIT_LIMIT: Final = 60.0
+# What the provider's lock refusal asks for when it names no delay.
+DEFAULT_LOCK_RETRY_AFTER: Final = 20.0
+
+# Characters a transfer reference (and a lookup) may hold: the provider keeps only
+# `` .$*+?\-_:/&=,{}@``, letters and digits, and whitespace, and silently drops anything
+# else; of those, this set travels unchanged in one URL path segment and means nothing
+# to a URL or the provider's router. A reference with anything else is refused, never
+# silently rewritten.
+REFERENCE_CHARACTERS: Final = "A-Za-z0-9._:,@-"
+MAX_REFERENCE_LENGTH: Final = 255
+MAX_LOOKUP_LENGTH: Final = 255
+MAX_COIN_CODE_LENGTH: Final = 255
+
+_REFERENCE = re.compile(rf"[{REFERENCE_CHARACTERS}]+")
+_LOOKUP = re.compile(rf"[{REFERENCE_CHARACTERS}]+")
+_EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_MAX_EMAIL_LENGTH = 254
+# An uncompressed (130 hex digits) or compressed (66) secp256k1 public key, or a bare
+# 64-digit coordinate.
+_PUBLIC_KEY = re.compile(r"[0-9a-fA-F]{64,130}")
+_COIN_CODE = re.compile(r"[A-Za-z0-9_-]+")
+_HEADER_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
+
+# The provider's notifications, recognised in this one place.
+_LOCKED = re.compile(
+    r"locked pending recent transaction(?:.*?try again in (\d+(?:\.\d+)?) seconds?)?",
+    re.IGNORECASE,
+)
+_NO_ACCESS = re.compile(r"does not have (read|write) access", re.IGNORECASE)
+_KEY_REFUSED = re.compile(
+    r"API key not recognized|credentials could not be (?:matched|found)",
+    re.IGNORECASE,
+)
+
+type Sleep = Callable[[float], Awaitable[object]]
+
+
+class RequestBudget:
+    """The provider's rate limit, kept on our side so it is never hit.
+
+    A sliding window of ``requests`` per ``window`` seconds. :meth:`acquire` is called
+    before each request and raises :class:`RateLimitedError` — nothing is sent — when
+    the window is full.
+    """
+
+    def __init__(
+        self,
+        requests: int = RATE_LIMIT_REQUESTS,
+        window: float = RATE_LIMIT_WINDOW,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Allow ``requests`` per ``window`` seconds, measured with ``clock``."""
+        if requests < 1 or window <= 0:
+            raise ValueError("a budget needs at least one request per positive window")
+        self.requests = requests
+        self.window = window
+        self._clock = clock
+        self._sent: deque[float] = deque()
+        self._held_until = 0.0
+
+    def __repr__(self) -> str:
+        """Show the limit and what is left of it."""
+        return (
+            f"RequestBudget(requests={self.requests}, window={self.window}, "
+            f"remaining={self.remaining})"
+        )
+
+    @property
+    def remaining(self) -> int:
+        """How many requests may be sent right now."""
+        now = self._clock()
+        if now < self._held_until:
+            return 0
+        self._forget_before(now - self.window)
+        return self.requests - len(self._sent)
+
+    def acquire(self) -> None:
+        """Count one request, or raise :class:`RateLimitedError` when none is left."""
+        now = self._clock()
+        if now < self._held_until:
+            raise self._exhausted(self._held_until - now)
+        self._forget_before(now - self.window)
+        if len(self._sent) >= self.requests:
+            raise self._exhausted(self._sent[0] + self.window - now)
+        self._sent.append(now)
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for ``seconds``: the provider itself said it is throttling."""
+        self._held_until = max(self._held_until, self._clock() + seconds)
+
+    def _forget_before(self, start: float) -> None:
+        while self._sent and self._sent[0] <= start:
+            self._sent.popleft()
+
+    def _exhausted(self, wait: float) -> RateLimitedError:
+        retry_after = max(1, math.ceil(wait))
+        return RateLimitedError(
+            f"JSEcoin allows {self.requests} requests per {self.window:g} seconds; "
+            f"try again in {retry_after} seconds",
+            retry_after=retry_after,
+        )
+
+
+# One budget per API key (keyed by a hash: the registry never holds a raw key), so
+# every client of an account — config flow, coordinator, actions — shares the limit.
+_BUDGETS: dict[str, RequestBudget] = {}
+
+
+def budget_for_key(api_key: str) -> RequestBudget:
+    """Return the request budget shared by every client using ``api_key``."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    return _BUDGETS.setdefault(digest, RequestBudget())
+
+
+def format_amount(amount: Decimal | float | str) -> str:
+    """Return ``amount`` as the provider reads it, or raise :class:`InvalidInputError`.
+
+    The amount must be finite, at least ``MIN_AMOUNT`` and have at most
+    ``AMOUNT_DECIMALS`` decimals (the provider would round anything finer). It is
+    written out in full, never with an exponent. A float is read as it prints
+    (``0.1`` is ``Decimal("0.1")``).
+    """
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int | float | str):
+        raise InvalidInputError("amount", "must be a decimal number")
+    try:
+        value = Decimal(repr(amount) if isinstance(amount, float) else amount)
+    except InvalidOperation:
+        raise InvalidInputError("amount", "must be a decimal number") from None
+    if not value.is_finite():
+        raise InvalidInputError("amount", "must be a finite number")
+    if value < MIN_AMOUNT:
+        raise InvalidInputError("amount", f"must be at least {MIN_AMOUNT:f} JSE")
+    normalized = value.normalize()
+    exponent = normalized.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_DECIMALS:
+        raise InvalidInputError(
+            "amount", f"must have at most {AMOUNT_DECIMALS} decimals"
+        )
+    return f"{normalized:f}"
+
+
+def _checked_recipient(recipient: str) -> str:
+    if not isinstance(recipient, str) or not recipient:
+        raise InvalidInputError("recipient", "must not be empty")
+    if "@" in recipient:
+        if len(recipient) > _MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(recipient):
+            raise InvalidInputError("recipient", "is not a valid e-mail address")
+    elif not _PUBLIC_KEY.fullmatch(recipient):
+        raise InvalidInputError(
+            "recipient", "must be an e-mail address or a hex public key"
+        )
+    return safe_segment("recipient", recipient)
+
+
+def _checked_reference(reference: str) -> str:
+    if not isinstance(reference, str) or not reference:
+        raise InvalidInputError("reference", "must not be empty")
+    if len(reference) > MAX_REFERENCE_LENGTH:
+        raise InvalidInputError(
+            "reference", f"must be at most {MAX_REFERENCE_LENGTH} characters"
+        )
+    if not _REFERENCE.fullmatch(reference):
+        raise InvalidInputError(
+            "reference",
+            "may hold only letters, digits and . _ : , @ - (no spaces)",
+        )
+    return safe_segment("reference", reference)
+
+
+def _checked_lookup(lookup: str) -> str:
+    if not isinstance(lookup, str) or not lookup:
+        raise InvalidInputError("lookup", "must not be empty")
+    # safe_segment first: it refuses what could change the URL (/, %2F, ?, #, ..).
+    segment = safe_segment("lookup", lookup)
+    if len(lookup) > MAX_LOOKUP_LENGTH or not _LOOKUP.fullmatch(lookup):
+        raise InvalidInputError(
+            "lookup", "must be a site id or sub id (letters, digits and . _ : , @ -)"
+        )
+    return segment
+
+
+def _checked_coin_code(coin_code: str) -> str:
+    # Never echo the code: it is cash.
+    if not isinstance(coin_code, str) or not coin_code:
+        raise InvalidInputError("coin_code", "must not be empty")
+    if len(coin_code) > MAX_COIN_CODE_LENGTH or not _COIN_CODE.fullmatch(coin_code):
+        raise InvalidInputError("coin_code", "is not a JSEcoin coin code")
+    return safe_segment("coin_code", coin_code)
+
+
+def _checked_block_number(number: int) -> str:
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise InvalidInputError("block", "must be a whole number, 0 or more")
+    return str(number)
+
+
+def _decode(raw: bytes) -> dict[str, Any] | None:
+    """Parse a JSON object body whatever its content type (the provider says text/html)."""
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None
+
+
+class JSEcoinClient:
+    """Calls to the JSEcoin API for the account of one API key.
+
+    The session is injected and never closed here. Requests count against the key's
+    shared :class:`RequestBudget` (``budget_for_key``) unless another budget is given.
+    ``sleep`` is how the client waits out an account lock (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        request_timeout: float = 10,
+        budget: RequestBudget | None = None,
+        lock_wait_limit: float = DEFAULT_LOCK_WAIT_LIMIT,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Keep the account's key; nothing is sent until a call is made."""
+        if not isinstance(api_key, str) or not api_key:
+            raise InvalidInputError("api_key", "must not be empty")
+        if _HEADER_UNSAFE.search(api_key):
+            raise InvalidInputError(
+                "api_key", "must not contain whitespace or control characters"
+            )
+        self._session = session
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._budget = budget if budget is not None else budget_for_key(api_key)
+        self._lock_wait_limit = lock_wait_limit
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        """Name the server, never the key."""
+        return f"JSEcoinClient(base_url={self._base_url!r})"
+
+    @property
+    def budget(self) -> RequestBudget:
+        """The request budget this client draws from."""
+        return self._budget
+
+    async def balance(self, lookup: str = MAIN_BALANCE_LOOKUP) -> Balance:
+        """Return the main balance (lookup ``"0"``) or that of a site id or sub id."""
+        segments = ("balance", KEY_PLACEHOLDER, _checked_lookup(lookup))
+        return Balance.from_api(await self._read(segments))
+
+    async def transfer(
+        self, recipient: str, amount: Decimal, reference: str
+    ) -> TransferResult:
+        """Send ``amount`` JSE to an e-mail address or public key. Sent at most once."""
+        segments = (
+            "transfer",
+            KEY_PLACEHOLDER,
+            _checked_recipient(recipient),
+            format_amount(amount),
+            _checked_reference(reference),
+        )
+        return await self._write(segments, TransferResult.from_api)
+
+    async def export_coins(self, amount: Decimal) -> ExportResult:
+        """Turn ``amount`` JSE into a coin code. Sent at most once."""
+        segments = ("export", KEY_PLACEHOLDER, format_amount(amount))
+        return await self._write(segments, ExportResult.from_api)
+
+    async def import_coins(self, coin_code: str) -> ImportResult:
+        """Credit the value of a coin code to the account. Sent at most once."""
+        segments = ("import", KEY_PLACEHOLDER, _checked_coin_code(coin_code))
+        return await self._write(segments, ImportResult.from_api, secret=coin_code)
+
+    async def history(self) -> History:
+        """Return the account's transactions, oldest first."""
+        return History.from_api(await self._read(("history", KEY_PLACEHOLDER)))
+
+    async def current_block_id(self) -> int:
+        """Return the id of the block being worked on."""
+        return block_id_from_api(await self._read(("currentblockid", KEY_PLACEHOLDER)))
+
+    async def block(self, number: int) -> Block:
+        """Return block ``number`` with its transactions."""
+        segments = ("getblock", _checked_block_number(number), KEY_PLACEHOLDER)
+        return Block.from_api(await self._read(segments))
+
+    async def _read(self, segments: tuple[str, ...]) -> dict[str, Any]:
+        return await self._send(segments, writes=False)
+
+    async def _write[T](
+        self,
+        segments: tuple[str, ...],
+        parse: Callable[[Mapping[str, Any]], T],
+        *,
+        secret: str | None = None,
+    ) -> T:
+        """Send a side effect once; send it again only after a lock refusal."""
+        waited = 0.0
+        while True:
+            try:
+                body = await self._send(segments, writes=True, secret=secret)
+                break
+            except AccountLockedError as locked:
+                # The lock proves nothing moved: waiting it out and asking again is safe.
+                if waited + locked.retry_after > self._lock_wait_limit:
+                    raise
+                await self._sleep(locked.retry_after)
+                waited += locked.retry_after
+        try:
+            return parse(body)
+        except CannotConnectError as err:
+            # The provider said "success": the write happened, but we cannot tell
+            # what it handed out.
+            raise OutcomeUnknownError(
+                f"JSEcoin applied /{segments[0]}/ but its answer was incomplete: {err}"
+            ) from None
+
+    async def _send(
+        self, segments: tuple[str, ...], *, writes: bool, secret: str | None = None
+    ) -> dict[str, Any]:
+        endpoint = segments[0]
+        url = URL(join_url(self._base_url, segments, trailing_slash=True), encoded=True)
+        self._budget.acquire()
+        headers = {"Authorization": self._api_key}
+        try:
+            if writes:
+                async with self._session.get(
+                    url,
+                    headers=headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    middlewares=(refuse_resend,),
+                ) as response:
+                    return await self._answer(endpoint, response, writes, secret)
+            async with self._session.get(
+                url, headers=headers, timeout=self._timeout
+            ) as response:
+                return await self._answer(endpoint, response, writes, secret)
+        except CoinHubError:
+            raise
+        # Chained errors carry the URL and request details: never keep them.
+        except (aiohttp.ClientError, TimeoutError) as err:
+            sent = not isinstance(err, aiohttp.ConnectionTimeoutError)
+            if writes and sent and is_answer_lost(err):
+                raise OutcomeUnknownError(
+                    f"JSEcoin /{endpoint}/ was sent but its answer was lost "
+                    f"({type(err).__name__}); it may have been applied"
+                ) from None
+            raise CannotConnectError(
+                f"Cannot reach JSEcoin for /{endpoint}/ ({type(err).__name__})"
+            ) from None
+
+    async def _answer(
+        self,
+        endpoint: str,
+        response: aiohttp.ClientResponse,
+        writes: bool,
+        secret: str | None,
+    ) -> dict[str, Any]:
+        status = response.status
+        if status == 429:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            self._budget.hold(retry_after or RATE_LIMIT_WINDOW)
+            raise RateLimitedError(
+                "JSEcoin is refusing requests for now (too many requests)",
+                retry_after=retry_after,
+            )
+        if 300 <= status < 400:
+            # Redirects are never followed for a write; a read would have followed it.
+            raise CannotConnectError(
+                f"JSEcoin redirected /{endpoint}/ (HTTP {status}); check the base URL"
+            )
+        body = _decode(await response.read())
+        if body is not None and body.get("fail"):
+            raise self._refusal(body, status, secret)
+        if body is not None and status == 200 and body.get("success") in {1, "1"}:
+            return body
+        # A write that reached a server which then failed, or answered 200 with garbage,
+        # may have been applied; a 4xx without a JSEcoin body (wrong URL) was not.
+        if writes and not 400 <= status < 500:
+            raise OutcomeUnknownError(
+                f"JSEcoin answered /{endpoint}/ with an unreadable body "
+                f"(HTTP {status}); it may have been applied"
+            )
+        raise CannotConnectError(
+            f"JSEcoin answered /{endpoint}/ with an unreadable body (HTTP {status})"
+        )
+
+    def _refusal(
+        self, body: Mapping[str, Any], status: int, secret: str | None
+    ) -> CoinHubError:
+        """Turn a ``fail`` answer into the exception its notification stands for."""
+        notification = self._scrubbed(body.get("notification"), secret)
+        if locked := _LOCKED.search(notification):
+            delay = locked.group(1)
+            return AccountLockedError(
+                notification,
+                retry_after=float(delay) if delay else DEFAULT_LOCK_RETRY_AFTER,
+            )
+        if access := _NO_ACCESS.search(notification):
+            level = 1 if access.group(1).lower() == "read" else 2
+            return AccessLevelError(
+                f"JSEcoin: {notification} (API access level {level} needed)",
+                required_level=level,
+            )
+        if status == 401 or _KEY_REFUSED.search(notification):
+            return AuthenticationError(f"JSEcoin refused the API key: {notification}")
+        return ProviderRefusedError(notification)
+
+    def _scrubbed(self, notification: Any, secret: str | None) -> str:
+        """Return the notification as text, never echoing a secret back."""
+        text = (
+            notification
+            if isinstance(notification, str) and notification
+            else "unknown error"
+        )
+        for value in (self._api_key, secret):
+            if value:
+                text = text.replace(value, "***")
+        return text[:500]

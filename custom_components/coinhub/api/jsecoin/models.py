@@ -1,0 +1,371 @@
+"""Typed answers of the JSEcoin API, parsed in one place.
+
+Every ``from_api`` takes the decoded JSON body of a success answer (decoded with
+``parse_float=Decimal``, so amounts stay exact) and raises
+:class:`~custom_components.coinhub.api.exceptions.CannotConnectError` when the body does
+not have the documented shape. The provider sends some numbers as strings (``blockID``,
+import's ``value``) and others as JSON numbers: both are accepted everywhere.
+
+A coin code is cash: it is kept only in :class:`ExportResult`, out of its repr, and a
+history entry's ``coinCode`` is never parsed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+import json
+from typing import Any
+
+from custom_components.coinhub.api.exceptions import CannotConnectError
+
+# The commands the provider writes into history and blocks (others are kept as-is).
+COMMAND_TRANSFER = "transfer"
+COMMAND_MINING = "mining"
+COMMAND_IMPORT = "import"
+COMMAND_EXPORT = "export"
+
+
+def _unexpected(what: str) -> CannotConnectError:
+    return CannotConnectError(f"JSEcoin answered without a valid {what}")
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    """Read an amount sent as a JSON number or a string."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise _unexpected(what)
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise _unexpected(what) from None
+    if not amount.is_finite():
+        raise _unexpected(what)
+    return amount
+
+
+def _integer(value: Any, what: str) -> int:
+    """Read a whole number sent as a JSON number or a string (``"72318"``)."""
+    amount = _decimal(value, what)
+    if amount != amount.to_integral_value():
+        raise _unexpected(what)
+    return int(amount)
+
+
+def _optional_integer(value: Any, what: str) -> int | None:
+    return None if value is None or value == "" else _integer(value, what)
+
+
+def _optional_text(value: Any) -> str | None:
+    """Return a non-empty string, or ``None`` for anything else."""
+    return value if isinstance(value, str) and value else None
+
+
+def _optional_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _text(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise _unexpected(key)
+    return value
+
+
+def _notification(body: Mapping[str, Any]) -> str:
+    value = body.get("notification")
+    return value if isinstance(value, str) else ""
+
+
+def _timestamp(milliseconds: Any, what: str) -> datetime:
+    """Turn the provider's unix milliseconds into an aware UTC datetime."""
+    try:
+        return datetime.fromtimestamp(_integer(milliseconds, what) / 1000, tz=UTC)
+    except OverflowError, OSError, ValueError:
+        raise _unexpected(what) from None
+
+
+def _optional_timestamp(milliseconds: Any, what: str) -> datetime | None:
+    return None if milliseconds is None else _timestamp(milliseconds, what)
+
+
+def _embedded_data(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return the signed ``data`` object a transfer carries as a JSON string, if any."""
+    raw = entry.get("data")
+    if not isinstance(raw, str):
+        return {}
+    try:
+        data = json.loads(raw, parse_float=Decimal)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def block_id_from_api(body: Mapping[str, Any]) -> int:
+    """Parse a ``currentblockid`` success; its ``blockID`` comes as a string."""
+    return _integer(body.get("blockID"), "blockID")
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """The main balance of the account, or the balance of one site id or sub id."""
+
+    balance: Decimal
+    notification: str
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> Balance:
+        """Parse a ``balance`` success."""
+        return cls(
+            balance=_decimal(body.get("balance"), "balance"),
+            notification=_notification(body),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """The provider's confirmation of a transfer."""
+
+    notification: str
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> TransferResult:
+        """Parse a ``transfer`` success."""
+        return cls(notification=_notification(body))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """A coin code created by an export; whoever holds it can import its value."""
+
+    coin_code: str = field(repr=False)
+    notification: str
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> ExportResult:
+        """Parse an ``export`` success."""
+        return cls(coin_code=_text(body, "coinCode"), notification=_notification(body))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """The value a coin code credited to the account."""
+
+    value: Decimal
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> ImportResult:
+        """Parse an ``import`` success; its ``value`` comes as a string."""
+        return cls(value=_decimal(body.get("value"), "value"))
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One transaction of the account's history.
+
+    ``value`` is signed: the sender's entry of a transfer is negative. ``user_id`` is the
+    account's own user id as the entry shows it; the counterparty fields are the other
+    side of a transfer (``None`` for mining, imports and exports).
+    """
+
+    id: str
+    command: str
+    value: Decimal
+    timestamp: datetime
+    reference: str | None
+    counterparty_email: str | None
+    counterparty_public_key: str | None
+    user_id: int | None
+
+    @property
+    def incoming(self) -> bool:
+        """Tell whether the entry added to the balance (its value is not negative)."""
+        return self.value >= 0
+
+    @classmethod
+    def from_api(cls, entry_id: str, entry: Mapping[str, Any]) -> HistoryEntry:
+        """Parse one entry of the ``history`` object (keyed by transaction id)."""
+        what = f"history entry {entry_id}"
+        data = _embedded_data(entry)
+        command = entry.get("command", data.get("command"))
+        if not isinstance(command, str) or not command:
+            raise _unexpected(f"command in {what}")
+        value = _decimal(entry.get("value", data.get("value")), f"value in {what}")
+        milliseconds = next(
+            (
+                candidate
+                for candidate in (
+                    entry.get("ts"),
+                    data.get("ts"),
+                    entry.get("received"),
+                )
+                if candidate is not None
+            ),
+            None,
+        )
+        timestamp = _timestamp(milliseconds, f"ts in {what}")
+        user1 = _optional_integer(entry.get("user1"), f"user1 in {what}")
+        user2 = _optional_integer(entry.get("user2"), f"user2 in {what}")
+        counterparty_email = counterparty_key = None
+        user_id = user1
+        if command == COMMAND_TRANSFER:
+            public_key = _optional_text(entry.get("publicKey"))
+            to_public_key = _optional_text(entry.get("toPublicKey"))
+            if value < 0:  # we sent it: the other side is user2
+                counterparty_email = _optional_text(entry.get("user2email"))
+                counterparty_key = to_public_key
+            else:
+                counterparty_email = _optional_text(entry.get("user1email"))
+                counterparty_key = public_key
+                user_id = user2
+        return cls(
+            id=entry_id,
+            command=command,
+            value=value,
+            timestamp=timestamp,
+            reference=_optional_text(entry.get("reference")),
+            counterparty_email=counterparty_email,
+            counterparty_public_key=counterparty_key,
+            user_id=user_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """The account's history, oldest first (by timestamp, then transaction id)."""
+
+    entries: tuple[HistoryEntry, ...]
+    account_user_id: int | None
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> History:
+        """Parse a ``history`` success; ``"history": null`` is an empty history."""
+        raw = body.get("history")
+        if raw is None:
+            return cls(entries=(), account_user_id=None)
+        if not isinstance(raw, dict):
+            raise _unexpected("history")
+        entries = []
+        for entry_id, entry in raw.items():
+            if not isinstance(entry, dict):
+                raise _unexpected(f"history entry {entry_id}")
+            entries.append(HistoryEntry.from_api(entry_id, entry))
+        entries.sort(key=lambda entry: (entry.timestamp, entry.id))
+        user_ids = Counter(e.user_id for e in entries if e.user_id is not None)
+        account_user_id = user_ids.most_common(1)[0][0] if user_ids else None
+        return cls(entries=tuple(entries), account_user_id=account_user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInput:
+    """One transaction that landed in a block (mining, transfer, import, export…)."""
+
+    id: str
+    command: str
+    value: Decimal
+    user1: int | None
+    user2: int | None
+    timestamp: datetime | None
+
+    @classmethod
+    def from_api(cls, input_id: str, entry: Mapping[str, Any]) -> BlockInput:
+        """Parse one entry of a block's ``input`` object."""
+        what = f"block input {input_id}"
+        data = _embedded_data(entry)
+        command = entry.get("command", data.get("command"))
+        if not isinstance(command, str) or not command:
+            raise _unexpected(f"command in {what}")
+        milliseconds = entry.get("ts", data.get("ts"))
+        return cls(
+            id=input_id,
+            command=command,
+            value=_decimal(entry.get("value", data.get("value")), f"value in {what}"),
+            user1=_optional_integer(entry.get("user1"), f"user1 in {what}"),
+            user2=_optional_integer(entry.get("user2"), f"user2 in {what}"),
+            timestamp=_optional_timestamp(milliseconds, f"ts in {what}"),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the input as JSON-ready data."""
+        return {
+            "id": self.id,
+            "command": self.command,
+            "value": float(self.value),
+            "user1": self.user1,
+            "user2": self.user2,
+            "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A block of the JSEcoin chain with the transactions it holds."""
+
+    block_id: int
+    block_reference: int | None
+    difficulty: int | None
+    frequency: int | None
+    hash: str
+    previous_hash: str | None
+    main_chain: bool | None
+    open: bool | None
+    nonce: str | None
+    server: str | None
+    start_time: datetime | None
+    version: str | None
+    inputs: tuple[BlockInput, ...]
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> Block:
+        """Parse a ``getblock`` success."""
+        block = body.get("block")
+        if not isinstance(block, dict):
+            raise _unexpected("block")
+        raw_inputs = block.get("input") or {}
+        if not isinstance(raw_inputs, dict):
+            raise _unexpected("block input")
+        inputs = []
+        for input_id, entry in raw_inputs.items():
+            if not isinstance(entry, dict):
+                raise _unexpected(f"block input {input_id}")
+            inputs.append(BlockInput.from_api(input_id, entry))
+        nonce = block.get("nonce")
+        return cls(
+            block_id=_integer(block.get("blockID"), "blockID"),
+            block_reference=_optional_integer(
+                block.get("blockReference"), "blockReference"
+            ),
+            difficulty=_optional_integer(block.get("difficulty"), "difficulty"),
+            frequency=_optional_integer(block.get("frequency"), "frequency"),
+            hash=_text(block, "hash"),
+            previous_hash=_optional_text(block.get("previousHash")),
+            main_chain=_optional_bool(block.get("mainChain")),
+            open=_optional_bool(block.get("open")),
+            nonce=None if nonce is None else str(nonce),
+            server=_optional_text(block.get("server")),
+            start_time=_optional_timestamp(block.get("startTime"), "startTime"),
+            version=_optional_text(block.get("version")),
+            inputs=tuple(inputs),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the block as JSON-ready data (the ``get_block`` action's response)."""
+        return {
+            "block_id": self.block_id,
+            "block_reference": self.block_reference,
+            "difficulty": self.difficulty,
+            "frequency": self.frequency,
+            "hash": self.hash,
+            "previous_hash": self.previous_hash,
+            "main_chain": self.main_chain,
+            "open": self.open,
+            "nonce": self.nonce,
+            "server": self.server,
+            "start_time": (
+                None if self.start_time is None else self.start_time.isoformat()
+            ),
+            "version": self.version,
+            "inputs": [block_input.as_dict() for block_input in self.inputs],
+        }
