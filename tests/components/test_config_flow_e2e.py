@@ -1,0 +1,304 @@
+"""The config flows against the sandbox over HTTP: real clients, real provider behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+import json
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.const import CONF_API_KEY, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.coinhub.const import (
+    CONF_ADVANCED,
+    CONF_AUTH_TOKEN,
+    CONF_BASE_URL,
+    CONF_LOOKUPS,
+    CONF_PROVIDER,
+    DOMAIN,
+    Provider,
+)
+from sandbox.app import SEEDS_DIR
+from sandbox.faults import FaultRule
+from tests.conftest import Sandbox
+
+
+def provider_seed(provider: Provider) -> dict[str, Any]:
+    """Return the sandbox's default seed of ``provider``."""
+    seed: dict[str, Any] = json.loads((SEEDS_DIR / f"{provider}.json").read_text())
+    return seed
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Keep created entries from setting up, for tests about the flow alone."""
+    with patch(
+        "custom_components.coinhub.async_setup_entry", return_value=True
+    ) as setup_entry:
+        yield setup_entry
+
+
+async def add_account(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    provider: Provider,
+    credentials: dict[str, str],
+) -> ConfigFlowResult:
+    """Run the user flow of ``provider`` against the sandbox up to its result."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": provider.value}
+    )
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**credentials, CONF_ADVANCED: {CONF_BASE_URL: sandbox.base_url(provider)}},
+    )
+
+
+# JSEcoin
+
+
+def jsecoin_account(*, access_level: int, with_history: bool = True) -> dict[str, Any]:
+    """Return the first seeded JSEcoin account with this access level (and history)."""
+    return next(
+        account
+        for account in provider_seed(Provider.JSECOIN)["accounts"]
+        if account["access_level"] == access_level
+        and (bool(account.get("history")) or not with_history)
+    )
+
+
+def jsecoin_entry(sandbox: Sandbox, account: dict[str, Any]) -> MockConfigEntry:
+    """Return an entry for a seeded JSEcoin account, as the flow creates it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"JSEcoin {account['uid']}",
+        unique_id=f"jsecoin_{account['uid']}",
+        data={
+            CONF_PROVIDER: "jsecoin",
+            CONF_API_KEY: account["api_key"],
+            CONF_BASE_URL: sandbox.base_url("jsecoin"),
+        },
+    )
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_jsecoin(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """A seeded key creates an entry named after the account's user id."""
+    account = jsecoin_account(access_level=2)
+    result = await add_account(
+        hass, sandbox, Provider.JSECOIN, {CONF_API_KEY: account["api_key"]}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"JSEcoin {account['uid']}"
+    assert result["result"].unique_id == f"jsecoin_{account['uid']}"
+    assert result["data"] == {
+        CONF_PROVIDER: "jsecoin",
+        CONF_API_KEY: account["api_key"],
+        CONF_BASE_URL: sandbox.base_url("jsecoin"),
+    }
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_jsecoin_invalid_key(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """A key the provider does not know is refused, and a good one then passes."""
+    result = await add_account(
+        hass, sandbox, Provider.JSECOIN, {CONF_API_KEY: "sandbox-jse-unknown-key"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    account = jsecoin_account(access_level=2)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_API_KEY: account["api_key"],
+            CONF_ADVANCED: {CONF_BASE_URL: sandbox.base_url("jsecoin")},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_jsecoin_key_without_read_access(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A key left at access level 0 is turned off: the user is told to raise it."""
+    account = jsecoin_account(access_level=0, with_history=False)
+    result = await add_account(
+        hass, sandbox, Provider.JSECOIN, {CONF_API_KEY: account["api_key"]}
+    )
+    assert result["errors"] == {"base": "no_read_access"}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_jsecoin_unreachable(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """A dropped connection is a connection problem, not bad credentials."""
+    sandbox.context.faults.add(FaultRule(kind="drop_before", provider="jsecoin"))
+    account = jsecoin_account(access_level=2)
+    result = await add_account(
+        hass, sandbox, Provider.JSECOIN, {CONF_API_KEY: account["api_key"]}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_jsecoin_options_check_lookups(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Lookups are checked with the provider; a path-like one never reaches a write."""
+    account = jsecoin_account(access_level=2)
+    entry = jsecoin_entry(sandbox, account)
+    entry.add_to_hass(hass)
+    known = list(account["lookups"])
+    options = {
+        "allow_transfers": False,
+        "max_transfer_amount": 10,
+        "daily_transfer_limit": 20,
+    }
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    for lookups, errors in (
+        ([*known, "no-such-site.example"], {CONF_LOOKUPS: "unknown_lookup"}),
+        (["../../transfer/auth/bob@example.com/1/x"], {CONF_LOOKUPS: "invalid_lookup"}),
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**options, CONF_LOOKUPS: lookups}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == errors
+
+    assert not any(
+        "transfer" in route for (_name, _method, route) in sandbox.context.requests
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**options, CONF_LOOKUPS: known}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_LOOKUPS] == known
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_jsecoin_reauth_with_another_accounts_key(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Another account's key is not taken for this entry; the account's own key is."""
+    accounts = [
+        account
+        for account in provider_seed(Provider.JSECOIN)["accounts"]
+        if account["access_level"] >= 1 and account.get("history")
+    ]
+    mine, other = accounts[0], accounts[1]
+    entry = jsecoin_entry(sandbox, mine)
+    entry.add_to_hass(hass)
+
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: other["api_key"]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert entry.data[CONF_API_KEY] == mine["api_key"]
+
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: mine["api_key"]}
+    )
+    assert result["reason"] == "reauth_successful"
+
+
+# Coinetize
+
+COINETIZE_USER = provider_seed(Provider.COINETIZE)["users"][0]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_coinetize(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """Seeded credentials create an entry for the username, with no websites yet."""
+    result = await add_account(
+        hass,
+        sandbox,
+        Provider.COINETIZE,
+        {
+            CONF_USERNAME: COINETIZE_USER["username"],
+            CONF_AUTH_TOKEN: COINETIZE_USER["auth_token"],
+        },
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Coinetize {COINETIZE_USER['username']}"
+    assert result["result"].unique_id == f"coinetize_{COINETIZE_USER['username']}"
+    assert result["data"] == {
+        CONF_PROVIDER: "coinetize",
+        CONF_USERNAME: COINETIZE_USER["username"],
+        CONF_AUTH_TOKEN: COINETIZE_USER["auth_token"],
+        CONF_BASE_URL: sandbox.base_url("coinetize"),
+        "websites": {},
+    }
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {CONF_USERNAME: COINETIZE_USER["username"], CONF_AUTH_TOKEN: "wrong-token"},
+        {CONF_USERNAME: "nobody", CONF_AUTH_TOKEN: COINETIZE_USER["auth_token"]},
+    ],
+    ids=["wrong_token", "unknown_user"],
+)
+async def test_coinetize_invalid_auth(
+    hass: HomeAssistant, sandbox: Sandbox, credentials: dict[str, str]
+) -> None:
+    """Refused credentials are reported, and the right ones then pass."""
+    result = await add_account(hass, sandbox, Provider.COINETIZE, credentials)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_USERNAME: COINETIZE_USER["username"],
+            CONF_AUTH_TOKEN: COINETIZE_USER["auth_token"],
+            CONF_ADVANCED: {CONF_BASE_URL: sandbox.base_url("coinetize")},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_coinetize_reauth(
+    hass: HomeAssistant, sandbox: Sandbox, mock_setup_entry: AsyncMock
+) -> None:
+    """Reauthentication checks the new token with the provider before storing it."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Coinetize {COINETIZE_USER['username']}",
+        unique_id=f"coinetize_{COINETIZE_USER['username'].lower()}",
+        data={
+            CONF_PROVIDER: "coinetize",
+            CONF_USERNAME: COINETIZE_USER["username"],
+            CONF_AUTH_TOKEN: "revoked-token",
+            CONF_BASE_URL: sandbox.base_url("coinetize"),
+            "websites": {},
+        },
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_AUTH_TOKEN: "still-wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_AUTH_TOKEN: COINETIZE_USER["auth_token"]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_AUTH_TOKEN] == COINETIZE_USER["auth_token"]
