@@ -323,7 +323,9 @@ class Block:
         block = body.get("block")
         if not isinstance(block, dict):
             raise _unexpected("block")
-        raw_inputs = block.get("input") or {}
+        raw_inputs = block.get("input")
+        if raw_inputs is None:  # a block without transactions has no "input"
+            raw_inputs = {}
         if not isinstance(raw_inputs, dict):
             raise _unexpected("block input")
         inputs = []
