@@ -54,6 +54,7 @@ DEFAULT_DAILY_LIMIT: Final = Decimal(2000)
 DEFAULT_RATE_LIMIT: Final = 500
 DEFAULT_RATE_WINDOW: Final = 900.0
 MIN_AMOUNT: Final = Decimal("0.000001")
+DISTRIBUTION_UID: Final = 0  # the provider's own account: never locked
 EIGHT_DECIMALS: Final = Decimal("0.00000001")
 MAX_REFERENCE_LENGTH: Final = 255
 SERVER_NAME: Final = "jsecoin-sandbox"
@@ -198,7 +199,11 @@ class JSEcoinState:
 
     def add_account(self, data: dict[str, Any]) -> Account:
         """Create an account; missing keys, ids and e-mails come from the seeded rng."""
-        uid = int(data.get("uid") or max(self.accounts, default=0) + 1)
+        uid = (
+            int(data["uid"])
+            if data.get("uid") is not None
+            else max(self.accounts, default=0) + 1
+        )
         if uid in self.accounts:
             raise ValueError(f"uid {uid} already exists")
         name = str(data.get("name") or f"user{uid}")
@@ -326,7 +331,12 @@ class JSEcoinState:
         return account
 
     def _lock(self, account: Account, action: str) -> None:
-        """Refuse a write during the lock; otherwise lock the account till next block."""
+        """Refuse a write during the lock; otherwise lock the account till next block.
+
+        As on the provider, the distribution account (uid 0) is never locked.
+        """
+        if account.uid == DISTRIBUTION_UID:
+            return
         current = self.current_block_id()
         if current < account.locked_until_block:
             raise RefusalError(
