@@ -178,8 +178,10 @@ class JSEcoinState:
         self.clock: Clock = context.clock
         self.rng: random.Random = context.rng
         self.block_seconds = float(seed.get("block_seconds", DEFAULT_BLOCK_SECONDS))
+        # Block arithmetic is done in whole milliseconds, like every ``ts``.
+        self.block_ms = max(1, round(self.block_seconds * 1000))
         self.first_block_id = int(seed.get("first_block_id", DEFAULT_FIRST_BLOCK_ID))
-        self.genesis = self.clock.now()  # when first_block_id started
+        self.genesis_ms = self.clock.now_ms()  # when first_block_id opened
         self.daily_limit = Decimal(str(seed.get("daily_limit", DEFAULT_DAILY_LIMIT)))
         rate_limit = seed.get("rate_limit", {})
         self.rate_limit = int(rate_limit.get("requests", DEFAULT_RATE_LIMIT))
@@ -190,10 +192,12 @@ class JSEcoinState:
         self.recent_requests: dict[str, deque[float]] = {}
         # Raw request paths as received, so tests can prove no key ever was in one.
         self.seen_paths: deque[str] = deque(maxlen=1000)
-        for account_seed in seed.get("accounts", []):
-            self.add_account(account_seed)
-        for account_seed in seed.get("accounts", []):
-            self._seed_history(self.accounts[int(account_seed["uid"])], account_seed)
+        seeded = [
+            (self.add_account(account_seed), account_seed)
+            for account_seed in seed.get("accounts", [])
+        ]
+        for account, account_seed in seeded:  # transfers need every account first
+            self._seed_history(account, account_seed)
 
     # Accounts
 
@@ -258,21 +262,20 @@ class JSEcoinState:
 
     def current_block_id(self) -> int:
         """Return the block being worked on at the sandbox clock's time."""
-        return self.block_at(self.clock.now())
+        return self.block_at(self.clock.now_ms())
 
-    def block_at(self, seconds: float) -> int:
-        """Return the block that was open at unix time ``seconds``."""
-        return self.first_block_id + math.floor(
-            (seconds - self.genesis) / self.block_seconds
-        )
+    def block_at(self, ts_ms: int) -> int:
+        """Return the block that was open at unix time ``ts_ms`` (milliseconds)."""
+        return self.first_block_id + (ts_ms - self.genesis_ms) // self.block_ms
 
-    def block_start(self, block_id: int) -> float:
-        """Return when block ``block_id`` opened, in unix seconds."""
-        return self.genesis + (block_id - self.first_block_id) * self.block_seconds
+    def block_start(self, block_id: int) -> int:
+        """Return when block ``block_id`` opened, in unix milliseconds."""
+        return self.genesis_ms + (block_id - self.first_block_id) * self.block_ms
 
     def seconds_to_next_block(self) -> int:
         """Return the whole seconds (at least 1) until the next block opens."""
-        remaining = self.block_start(self.current_block_id() + 1) - self.clock.now()
+        next_start = self.block_start(self.current_block_id() + 1)
+        remaining = (next_start - self.clock.now_ms()) / 1000
         return max(1, math.ceil(remaining))
 
     def block(self, block_id: int) -> dict[str, Any]:
@@ -285,14 +288,14 @@ class JSEcoinState:
             "blockID": block_id,
             "blockReference": block_id // 1000,
             "difficulty": 5,
-            "frequency": int(self.block_seconds * 1000),
+            "frequency": self.block_ms,
             "hash": block_hash,
             "mainChain": True,
             "nonce": str(int(block_hash[8:16], 16)),
             "open": block_id == current,
             "previousHash": _block_hash(block_id - 1),
             "server": SERVER_NAME,
-            "startTime": int(self.block_start(block_id) * 1000),
+            "startTime": self.block_start(block_id),
             "version": VERSION,
         }
         if inputs := self.block_inputs.get(block_id):
@@ -301,7 +304,7 @@ class JSEcoinState:
 
     def _land(self, tid: str, block_input: dict[str, Any], ts_ms: int) -> None:
         """Put a transaction into the block that was open at ``ts_ms``."""
-        block_id = self.block_at(ts_ms / 1000)
+        block_id = self.block_at(ts_ms)
         self.block_inputs.setdefault(block_id, {})[tid] = block_input
 
     # Limits
@@ -531,7 +534,7 @@ class JSEcoinState:
     def _seed_history(self, account: Account, data: dict[str, Any]) -> None:
         """Write the seed's past transactions; the seeded balances already hold them."""
         for item in data.get("history", []):
-            ts = int((self.genesis - float(item.get("seconds_ago", 0))) * 1000)
+            ts = self.genesis_ms - round(float(item.get("seconds_ago", 0)) * 1000)
             value = _rounded(item["value"])
             if item["command"] == "transfer":
                 receiver = self.find(str(item["to"]))
