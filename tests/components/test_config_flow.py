@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass
 from hashlib import sha256
+import json
+from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
 
@@ -972,3 +974,74 @@ async def test_options_lookup_errors(
         result["flow_id"], OPTIONS_INPUT
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+# Translations
+
+
+def load_translations() -> dict[str, Any]:
+    """Return the English strings of the integration."""
+    path = Path(__file__).parents[2] / "custom_components/coinhub/translations/en.json"
+    translations: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return translations
+
+
+def assert_fields_translated(step: dict[str, Any], fields: set[str]) -> None:
+    """Every field of a step has a label and a description."""
+    assert fields <= set(step["data"])
+    assert fields <= set(step["data_description"])
+
+
+@ALL_CASES
+async def test_every_field_is_translated(
+    hass: HomeAssistant, clients: MockClients, case: ProviderCase
+) -> None:
+    """Each form's fields, including the advanced section, have label and help."""
+    steps = load_translations()["config"]["step"]
+    result = await start_provider_step(hass, case.provider)
+    fields = set(result["data_schema"].schema) - {CONF_ADVANCED}
+    assert_fields_translated(steps[case.provider.value], fields)
+    advanced = steps[case.provider.value]["sections"][CONF_ADVANCED]
+    assert advanced["name"]
+    assert_fields_translated(advanced, {CONF_BASE_URL})
+
+    entry = mock_entry(case)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert_fields_translated(steps["reauth_confirm"], set(result["data_schema"].schema))
+    result = await entry.start_reconfigure_flow(hass)
+    assert_fields_translated(
+        steps["reconfigure"], set(result["data_schema"].schema) - {CONF_ADVANCED}
+    )
+    assert_fields_translated(
+        steps["reconfigure"]["sections"][CONF_ADVANCED], {CONF_BASE_URL}
+    )
+
+
+def test_every_error_and_abort_is_translated() -> None:
+    """Every error and abort reason the flows can show has a text."""
+    translations = load_translations()
+    assert {key for _error, key in FAILURES} | {
+        "invalid_url",
+        "invalid_characters",
+        "invalid_access_token",
+    } <= set(translations["config"]["error"])
+    assert {
+        "already_configured",
+        "reauth_successful",
+        "reconfigure_successful",
+        "wrong_account",
+    } <= set(translations["config"]["abort"])
+    assert {
+        "invalid_amount",
+        "max_above_daily",
+        "unknown_lookup",
+        "invalid_lookup",
+        "cannot_connect",
+        "rate_limited",
+        "invalid_auth",
+        "no_read_access",
+        "unknown",
+    } <= set(translations["options"]["error"])
+    assert set(OPTIONS_INPUT) <= set(translations["options"]["step"]["init"]["data"])
+    assert "[%key:" not in json.dumps(translations)
