@@ -30,6 +30,7 @@ from custom_components.coinhub.api.jsecoin import (
     budget_for_key,
     format_amount,
 )
+from custom_components.coinhub.api.jsecoin.client import _retry_after
 from sandbox import jsecoin as provider
 from tests.conftest import Sandbox
 
@@ -437,6 +438,7 @@ async def test_unsafe_lookup_never_reaches_the_provider(
 @pytest.mark.parametrize(
     ("recipient", "reference"),
     [
+        ("", "x"),
         ("../export/auth/1", "x"),
         ("bob@example.com/..", "x"),
         ("bob%40example.com", "x"),
@@ -698,6 +700,13 @@ def test_budget_window_slides() -> None:
         RequestBudget(requests=0)
 
 
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("30", 30.0), ("-3", 0.0), ("soon", None), (None, None)]
+)
+def test_retry_after_header(header: str | None, seconds: float | None) -> None:
+    assert _retry_after(header) == seconds
+
+
 def test_one_budget_per_key() -> None:
     first = budget_for_key("sandbox-jse-shared-key")
     assert budget_for_key("sandbox-jse-shared-key") is first
@@ -717,6 +726,7 @@ async def test_provider_rate_limit(sandbox: Sandbox, session: ClientSession) -> 
     with pytest.raises(RateLimitedError) as limited:
         await client.balance()
     assert limited.value.retry_after == 900
+    assert client.budget.remaining == 0
     sent = sandbox.request_count("jsecoin")
     with pytest.raises(RateLimitedError):  # the budget now holds back: nothing sent
         await client.balance()

@@ -152,6 +152,7 @@ def test_history_entry_reads_command_and_value_from_its_data() -> None:
         {"history": {"x": {"command": "mining", "value": "NaN", "ts": 1}}},
         {"history": {"x": {"command": "mining", "value": 1}}},  # no time at all
         {"history": {"x": {"command": "mining", "value": 1, "ts": 1.5}}},
+        {"history": {"x": {"command": "mining", "value": 1, "ts": "1.5"}}},
         {"history": {"x": {"command": "mining", "value": 1, "ts": 10**20}}},
         {"history": {"x": {"command": "mining", "value": 1, "ts": 1, "user1": []}}},
         {"history": {"x": {"command": "mining", "data": "{oops", "ts": 1}}},
