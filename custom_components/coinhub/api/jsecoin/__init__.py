@@ -17,6 +17,7 @@ from .client import (
     RequestBudget,
     budget_for_key,
     format_amount,
+    validate_transfer,
 )
 from .models import (
     Balance,
@@ -51,4 +52,5 @@ __all__ = [
     "TransferResult",
     "budget_for_key",
     "format_amount",
+    "validate_transfer",
 ]

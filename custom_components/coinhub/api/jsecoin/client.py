@@ -210,6 +210,17 @@ def format_amount(amount: Decimal | float | str) -> str:
     return f"{normalized:f}"
 
 
+def validate_transfer(recipient: str, amount: Decimal, reference: str) -> None:
+    """Raise :class:`InvalidInputError` unless :meth:`JSEcoinClient.transfer` would send.
+
+    The same checks the client applies, for callers that must refuse bad input before
+    they commit to anything (a daily ledger, a lock).
+    """
+    _checked_recipient(recipient)
+    format_amount(amount)
+    _checked_reference(reference)
+
+
 def _checked_recipient(recipient: str) -> str:
     if not isinstance(recipient, str) or not recipient:
         raise InvalidInputError("recipient", "must not be empty")
