@@ -14,7 +14,12 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.coinhub.api.coinsoftworks import (
+    client as coinsoftworks_client_module,
+)
+from custom_components.coinhub.clients import coinsoftworks_client
 from custom_components.coinhub.const import (
+    CONF_ACCESS_TOKEN,
     CONF_ADVANCED,
     CONF_AUTH_TOKEN,
     CONF_BASE_URL,
@@ -302,3 +307,122 @@ async def test_coinetize_reauth(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_AUTH_TOKEN] == COINETIZE_USER["auth_token"]
+
+
+# coinsoftworks
+
+
+@pytest.fixture(autouse=True)
+def fresh_token_caches() -> Generator[None]:
+    """Start every test without bearer tokens cached by an earlier one."""
+    with patch.dict(coinsoftworks_client_module._TOKEN_CACHES, clear=True):
+        yield
+
+
+def coinsoftworks_account() -> dict[str, Any]:
+    """Return the first seeded coinsoftworks account that has API access."""
+    return next(
+        account
+        for account in provider_seed(Provider.COINSOFTWORKS)["accounts"]
+        if account.get("api_enabled", True)
+    )
+
+
+def coinsoftworks_credentials(account: dict[str, Any]) -> dict[str, str]:
+    """Return the flow input for a seeded coinsoftworks account."""
+    return {
+        CONF_API_KEY: account["api_key"],
+        CONF_ACCESS_TOKEN: account["access_token"],
+    }
+
+
+def coinsoftworks_authentications(sandbox: Sandbox) -> int:
+    """Count the authentication requests the coinsoftworks sandbox received."""
+    return sum(
+        count
+        for (name, method, route), count in sandbox.context.requests.items()
+        if name == "coinsoftworks" and method == "POST" and "authentication" in route
+    )
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_coinsoftworks(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """Seeded credentials create an entry named after the account's username."""
+    account = coinsoftworks_account()
+    result = await add_account(
+        hass, sandbox, Provider.COINSOFTWORKS, coinsoftworks_credentials(account)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"coinsoftworks {account['username']}"
+    assert result["result"].unique_id == f"coinsoftworks_{account['username'].lower()}"
+    assert result["data"] == {
+        CONF_PROVIDER: "coinsoftworks",
+        **coinsoftworks_credentials(account),
+        CONF_BASE_URL: sandbox.base_url("coinsoftworks"),
+    }
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_coinsoftworks_entry_reuses_the_flow_token(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The bearer token from the flow serves the entry's client: no second login.
+
+    The provider answers 429 to logins in quick succession, so an entry set up right
+    after its flow must not authenticate again.
+    """
+    account = coinsoftworks_account()
+    result = await add_account(
+        hass, sandbox, Provider.COINSOFTWORKS, coinsoftworks_credentials(account)
+    )
+    assert coinsoftworks_authentications(sandbox) == 1
+
+    # What the entry's coordinator builds and reads first.
+    client = coinsoftworks_client(hass, result["result"].data)
+    user = await client.user()
+    assert user.username == account["username"]
+    assert coinsoftworks_authentications(sandbox) == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_coinsoftworks_invalid_auth(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A wrong simple access token or API key is refused, then the right ones pass."""
+    good = coinsoftworks_credentials(coinsoftworks_account())
+    for wrong in (
+        {**good, CONF_ACCESS_TOKEN: "1_not-the-token"},
+        {**good, CONF_API_KEY: "not-the-key"},
+    ):
+        result = await add_account(hass, sandbox, Provider.COINSOFTWORKS, wrong)
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "invalid_auth"}
+
+    # The provider refuses logins in quick succession: let its clock move on.
+    sandbox.context.clock.advance(60)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**good, CONF_ADVANCED: {CONF_BASE_URL: sandbox.base_url("coinsoftworks")}},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_coinsoftworks_api_access_disabled(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An account with API access turned off is refused like wrong credentials."""
+    account = next(
+        (
+            account
+            for account in provider_seed(Provider.COINSOFTWORKS)["accounts"]
+            if account.get("api_enabled") is False
+        ),
+        None,
+    )
+    assert account is not None, "the default seed has an account without API access"
+    result = await add_account(
+        hass, sandbox, Provider.COINSOFTWORKS, coinsoftworks_credentials(account)
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
