@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 from uuid import uuid4
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -364,5 +364,11 @@ def transfer_guard(
     entry = coordinator.config_entry
     if (guard := guards.get(entry.entry_id)) is None:
         guard = guards[entry.entry_id] = TransferGuard(hass, entry.entry_id)
-        entry.async_on_unload(lambda: guards.pop(entry.entry_id, None))
+
+        @callback
+        def forget_guard() -> None:
+            """Drop the guard: the next setup reads the ledger from storage again."""
+            del guards[entry.entry_id]
+
+        entry.async_on_unload(forget_guard)
     return guard
