@@ -7,7 +7,7 @@ import json
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -426,3 +426,27 @@ async def test_coinsoftworks_api_access_disabled(
         hass, sandbox, Provider.COINSOFTWORKS, coinsoftworks_credentials(account)
     )
     assert result["errors"] == {"base": "invalid_auth"}
+
+
+async def test_coinsoftworks_setup_after_flow_does_not_authenticate_again(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Setting the entry up right after its flow reuses the flow's bearer token.
+
+    The coordinator's first refresh is what talks to the provider during setup; the
+    platforms only read its data, so they are left out here.
+    """
+    account = coinsoftworks_account()
+    with patch.object(
+        hass.config_entries, "async_forward_entry_setups", return_value=None
+    ):
+        result = await add_account(
+            hass, sandbox, Provider.COINSOFTWORKS, coinsoftworks_credentials(account)
+        )
+        await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.data.user.username == account["username"]
+    assert coinsoftworks_authentications(sandbox) == 1
