@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 import json
@@ -28,6 +29,7 @@ from custom_components.coinhub.api.jsecoin import (
     JSEcoinClient,
     RequestBudget,
     budget_for_key,
+    client as jsecoin_client,
     format_amount,
 )
 from custom_components.coinhub.api.jsecoin.client import _retry_after
@@ -161,6 +163,24 @@ async def test_history_of_the_seeded_account(client: JSEcoinClient) -> None:
     assert payment.value == Decimal("-1.5")
     assert payment.counterparty_email == BOB_EMAIL
     assert payment.reference == "seeded-payment"
+
+
+async def test_long_history_is_decoded_and_parsed_off_the_event_loop(
+    client: JSEcoinClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = await client.history()
+    monkeypatch.setattr(jsecoin_client, "THREAD_PARSE_ENTRIES", 1)
+    monkeypatch.setattr(jsecoin_client, "THREAD_DECODE_BYTES", 10)
+    threaded: list[str] = []
+    real_to_thread = asyncio.to_thread
+
+    async def spy(func: Any, /, *args: Any) -> Any:
+        threaded.append(func.__name__)
+        return await real_to_thread(func, *args)
+
+    monkeypatch.setattr(jsecoin_client.asyncio, "to_thread", spy)
+    assert await client.history() == expected
+    assert threaded == ["_decode", "from_api"]
 
 
 async def test_empty_history_is_null(
