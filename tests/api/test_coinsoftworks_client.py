@@ -416,6 +416,47 @@ async def test_bad_request_on_authentication_is_a_refusal(
     assert_no_secret(refused.value)
 
 
+@pytest.mark.parametrize(
+    ("body", "notification"),
+    [
+        ({"error": {"message": "Nested refusal"}}, "Nested refusal"),
+        ({"error": "Flat refusal"}, "Flat refusal"),
+        ({"message": "  "}, "coinsoftworks refused the request (HTTP 400)"),
+        ({"message": "x" * 400}, "x" * 300),
+    ],
+)
+async def test_refusal_messages_are_read_from_several_shapes(
+    client: CoinsoftworksClient, admin: Admin, body: Any, notification: str
+) -> None:
+    await client.authenticate()
+    await admin.fault(
+        kind="status", status=400, path="/actions/", count=1, body=json.dumps(body)
+    )
+
+    with pytest.raises(ProviderRefusedError) as refused:
+        await client.actions()
+
+    assert refused.value.notification == notification
+
+
+async def test_a_refusal_never_echoes_the_bearer(
+    client: CoinsoftworksClient, admin: Admin
+) -> None:
+    token = await client.authenticate()
+    await admin.fault(
+        kind="status",
+        status=400,
+        path="/user/",
+        count=1,
+        body=json.dumps({"message": f"bad bearer {token.token}"}),
+    )
+
+    with pytest.raises(ProviderRefusedError) as refused:
+        await client.user()
+
+    assert refused.value.notification == "bad bearer ***"
+
+
 async def test_unexpected_401_on_authentication_is_an_authentication_error(
     client: CoinsoftworksClient, admin: Admin
 ) -> None:
