@@ -9,9 +9,10 @@ are :class:`ServiceValidationError`, provider and connection trouble
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+import re
 from typing import Any, Final
 
 from homeassistant.core import (
@@ -79,6 +80,11 @@ ATTR_PORT: Final = "port"
 ATTR_SUBDOMAIN: Final = "subdomain"
 ATTR_V_FILE: Final = "v_file"
 
+# A Coinetize subdomain is a host name: letters, digits and hyphens, in dot-separated
+# labels. Checked before a subdomain this entry did not link is sent anywhere.
+SUBDOMAIN_FORM: Final = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+MAX_SUBDOMAIN_LENGTH: Final = 253
+
 DEFAULT_EXECUTION_TIMEOUT: Final = 60.0
 MAX_EXECUTION_TIMEOUT: Final = 3600.0
 
@@ -115,6 +121,14 @@ def _amount(value: Any) -> Decimal:
         raise vol.Invalid("expected a number") from None
 
 
+def _block_number(value: Any) -> int:
+    """Read a block number; a fraction is refused, not cut off."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise vol.Invalid("expected a whole number")
+    number: int = cv.positive_int(value)
+    return number
+
+
 ENTRY_SCHEMA: Final = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 TRANSFER_SCHEMA: Final = ENTRY_SCHEMA.extend(
     {
@@ -127,9 +141,7 @@ EXPORT_COINS_SCHEMA: Final = ENTRY_SCHEMA.extend({vol.Required(ATTR_AMOUNT): _am
 IMPORT_COINS_SCHEMA: Final = ENTRY_SCHEMA.extend(
     {vol.Required(ATTR_COIN_CODE): cv.string}
 )
-GET_BLOCK_SCHEMA: Final = ENTRY_SCHEMA.extend(
-    {vol.Optional(ATTR_BLOCK): cv.positive_int}
-)
+GET_BLOCK_SCHEMA: Final = ENTRY_SCHEMA.extend({vol.Optional(ATTR_BLOCK): _block_number})
 EXECUTE_ACTION_SCHEMA: Final = ENTRY_SCHEMA.extend(
     {
         vol.Required(ATTR_ACTION): cv.string,
@@ -253,9 +265,19 @@ async def _execute_action(
 # Coinetize
 
 
+def _subdomain(call: ServiceCall) -> str:
+    """Return the call's subdomain if it has the form of one; refuse before sending."""
+    subdomain: str = call.data[ATTR_SUBDOMAIN]
+    if len(subdomain) > MAX_SUBDOMAIN_LENGTH or not SUBDOMAIN_FORM.fullmatch(subdomain):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_subdomain"
+        )
+    return subdomain
+
+
 def _linked_subdomain(coordinator: CoinetizeCoordinator, call: ServiceCall) -> str:
     """Return the call's subdomain if this entry linked it; refuse before sending."""
-    subdomain: str = call.data[ATTR_SUBDOMAIN]
+    subdomain = _subdomain(call)
     websites: Mapping[str, Any] = coordinator.config_entry.data.get(CONF_WEBSITES, {})
     if subdomain not in websites:
         raise ServiceValidationError(
@@ -314,7 +336,7 @@ async def _unlink_website(coordinator: CoinetizeCoordinator, call: ServiceCall) 
     way to unlink one linked elsewhere. The provider refuses subdomains that are not
     the account's.
     """
-    subdomain: str = call.data[ATTR_SUBDOMAIN]
+    subdomain = _subdomain(call)
     result = await coordinator.client.unlink_website(subdomain)
     if subdomain in coordinator.config_entry.data.get(CONF_WEBSITES, {}):
         await coordinator.async_forget_website(subdomain)
@@ -494,7 +516,7 @@ def _translated(err: CoinHubError, coordinator: CoinHubCoordinator[Any]) -> Exce
 
 def _handler(
     name: str, definition: ActionDefinition[Any]
-) -> Callable[[ServiceCall], Awaitable[ServiceResponse]]:
+) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
     """Wrap an action: resolve its entry, run it, translate client errors."""
 
     async def handle(call: ServiceCall) -> ServiceResponse:

@@ -521,7 +521,7 @@ async def test_daily_limit_survives_a_restart(
             hass, "transfer", entry, recipient=RECIPIENT, amount=60, reference="d"
         )
     assert err.value.translation_key == "daily_limit_reached"
-    assert err.value.translation_placeholders["remaining"] == "50"
+    assert (err.value.translation_placeholders or {}).get("remaining") == "50"
     await call(hass, "transfer", entry, recipient=RECIPIENT, amount=50, reference="e")
     assert jsecoin_client.transfer.await_count == 4
 
@@ -723,6 +723,7 @@ async def test_lost_transfer_confirmed_from_history(
         "notification": transfers.CONFIRMED_FROM_HISTORY,
     }
     jsecoin_client.transfer.assert_awaited_once()
+    assert process_history.await_args is not None
     history = process_history.await_args.args[0]
     assert [entry.id for entry in history.entries][-1] == "-sent"
     records = hass_storage[ledger_key(jse_entry)]["data"]["records"]
@@ -1265,6 +1266,6 @@ async def test_coinetize_refusal(
     )
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "verify_website", ctz_entry, subdomain=LINKED_SUBDOMAIN)
-    assert err.value.translation_placeholders["provider"] == "Coinetize"
+    assert (err.value.translation_placeholders or {}).get("provider") == "Coinetize"
     assert ctz_entry.data[CONF_WEBSITES][LINKED_SUBDOMAIN]["verified"] is False
     assert_no_secret(err.value)
