@@ -1,0 +1,111 @@
+"""Buttons of CoinHub: run a coinsoftworks action that takes no parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final, override
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api.coinsoftworks import Action
+from .api.exceptions import (
+    AuthenticationError,
+    CoinHubError,
+    OutcomeUnknownError,
+    RateLimitedError,
+)
+from .const import DOMAIN, Provider
+from .coordinator import (
+    CoinHubConfigEntry,
+    CoinHubCoordinator,
+    CoinsoftworksCoordinator,
+)
+from .entity import (
+    RUNNABLE_ACTIONS,
+    CoinHubEntity,
+    CoinHubEntityDescription,
+    async_add_coinhub_entities,
+)
+
+# One press at a time: each press has a side effect on the provider.
+PARALLEL_UPDATES = 1
+
+# A press does not wait for the execution; this only bounds the (unused) wait.
+PRESS_TIMEOUT: Final = 60.0
+
+# Client errors, most specific first, and the translation key of their message.
+PRESS_ERRORS: Final[tuple[tuple[type[CoinHubError], str], ...]] = (
+    (AuthenticationError, "auth_failed"),
+    (RateLimitedError, "rate_limited"),
+    (OutcomeUnknownError, "action_outcome_unknown"),
+    (CoinHubError, "action_not_started"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoinHubButtonEntityDescription(ButtonEntityDescription, CoinHubEntityDescription):
+    """A CoinHub button: what pressing it does with the entity's source."""
+
+    # Receives the provider's own coordinator and the entity's source.
+    press_fn: Callable[[Any, Any], Awaitable[Any]]
+
+
+async def _run_action(coordinator: CoinsoftworksCoordinator, action: Action) -> None:
+    """Execute the action once; its execution is followed in the background."""
+    await coordinator.async_execute(action, None, wait=False, timeout=PRESS_TIMEOUT)
+
+
+BUTTONS: Final[dict[Provider, tuple[CoinHubButtonEntityDescription, ...]]] = {
+    Provider.JSECOIN: (),
+    Provider.COINETIZE: (),
+    Provider.COINSOFTWORKS: (
+        CoinHubButtonEntityDescription(
+            key="run_action",
+            translation_key="run_action",
+            collection=RUNNABLE_ACTIONS,
+            press_fn=_run_action,
+        ),
+    ),
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CoinHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the buttons of the entry's provider."""
+    async_add_coinhub_entities(
+        entry,
+        async_add_entities,
+        BUTTONS[entry.runtime_data.provider],
+        CoinHubButtonEntity,
+    )
+
+
+class CoinHubButtonEntity(CoinHubEntity[CoinHubCoordinator[Any]], ButtonEntity):
+    """A button that runs something on the provider once per press."""
+
+    entity_description: CoinHubButtonEntityDescription
+
+    @override
+    async def async_press(self) -> None:
+        """Run the button's action; a provider error becomes a translated error."""
+        try:
+            await self.entity_description.press_fn(self.coordinator, self.source)
+        except CoinHubError as err:
+            if isinstance(err, AuthenticationError):
+                self.coordinator.config_entry.async_start_reauth(self.hass)
+            key = next(key for error, key in PRESS_ERRORS if isinstance(err, error))
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=key,
+                translation_placeholders={
+                    **self.coordinator.translation_placeholders,
+                    **(self.translation_placeholders or {}),
+                },
+            ) from None

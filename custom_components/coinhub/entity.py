@@ -1,0 +1,188 @@
+"""Base entity of CoinHub, and how entities of collections come and go.
+
+An entity describes either the account (its device is the account's) or one item of a
+collection of the account: a JSEcoin lookup, a Coinetize website (a device of its own)
+or a coinsoftworks action. Items appear and disappear while the entry stays loaded, so
+platforms add their entities through :func:`async_add_coinhub_entities`, which follows
+the coordinator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, override
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .api.coinetize import LinkMethod
+from .coordinator import (
+    CoinetizeCoordinator,
+    CoinetizeData,
+    CoinHubConfigEntry,
+    CoinHubCoordinator,
+    CoinsoftworksData,
+    JSEcoinData,
+    WebsiteState,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Collection:
+    """Items of an account that each get their own entities.
+
+    ``items_fn`` maps the coordinator's data to the items by key (the key ends the
+    unique id). ``device_fn`` gives an item a device of its own; without it the
+    item's entities are on the account's device.
+    """
+
+    items_fn: Callable[[Any], Mapping[str, Any]]
+    placeholders_fn: Callable[[str, Any], dict[str, str]] = lambda key, item: {}
+    # Receives the provider's own coordinator and the item.
+    device_fn: Callable[[Any, Any], DeviceInfo] | None = None
+
+
+def _lookups(data: JSEcoinData) -> Mapping[str, Any]:
+    return data.lookups
+
+
+def _websites(data: CoinetizeData) -> Mapping[str, Any]:
+    return data.websites
+
+
+def _website_device(
+    coordinator: CoinetizeCoordinator, website: WebsiteState
+) -> DeviceInfo:
+    return coordinator.website_device_info(website)
+
+
+def _runnable_actions(data: CoinsoftworksData) -> Mapping[str, Any]:
+    """Return the actions a button can run: enabled, without parameters."""
+    return {
+        action.action_id: action
+        for action in data.actions
+        if action.enabled and not action.takes_parameters
+    }
+
+
+LOOKUPS = Collection(
+    items_fn=_lookups, placeholders_fn=lambda key, item: {"lookup": key}
+)
+WEBSITES = Collection(items_fn=_websites, device_fn=_website_device)
+RUNNABLE_ACTIONS = Collection(
+    items_fn=_runnable_actions,
+    placeholders_fn=lambda key, item: {"action": item.action_name},
+)
+
+
+def has_paths(website: WebsiteState) -> bool:
+    """Tell whether a website can have paths (proxy and redirect links)."""
+    return website.link_method is not LinkMethod.DNS
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoinHubEntityDescription(EntityDescription):
+    """What every CoinHub entity description adds: where its entities live.
+
+    ``exists_fn`` receives the entity's source (the coordinator's data for account
+    entities, the item for collection entities) and tells whether it gets the entity.
+    """
+
+    collection: Collection | None = None
+    exists_fn: Callable[[Any], bool] = field(default=lambda source: True)
+
+
+class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
+    CoordinatorEntity[CoordinatorT]
+):
+    """An entity of a CoinHub account, or of one item of the account."""
+
+    _attr_has_entity_name = True
+    entity_description: CoinHubEntityDescription
+
+    def __init__(
+        self,
+        coordinator: CoordinatorT,
+        description: CoinHubEntityDescription,
+        item_key: str | None = None,
+    ) -> None:
+        """Describe the entity of ``description`` for the account or one item."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.item_key = item_key
+        self._attr_unique_id = f"{coordinator.account_id}_{description.key}"
+        self._attr_device_info = coordinator.account_device_info
+        if (collection := description.collection) is not None and item_key:
+            item = collection.items_fn(coordinator.data)[item_key]
+            self._attr_unique_id += f"_{item_key}"
+            self._attr_translation_placeholders = collection.placeholders_fn(
+                item_key, item
+            )
+            if collection.device_fn is not None:
+                self._attr_device_info = collection.device_fn(coordinator, item)
+
+    @property
+    def source(self) -> Any:
+        """Return what the entity shows: the account's data, or its item (if any)."""
+        data = self.coordinator.data
+        if (collection := self.entity_description.collection) is None:
+            return data
+        if self.item_key is None:
+            return None
+        return collection.items_fn(data).get(self.item_key)
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Return whether the data was fetched and the entity's item still exists."""
+        return super().available and self.source is not None
+
+
+@callback
+def async_add_coinhub_entities[DescriptionT: CoinHubEntityDescription](
+    entry: CoinHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Iterable[DescriptionT],
+    entity_factory: Callable[
+        [CoinHubCoordinator[Any], DescriptionT, str | None], Entity
+    ],
+) -> None:
+    """Add the account's entities now and each new item's entities when it appears.
+
+    An item that disappears is forgotten, so it gets entities again if it comes back
+    (a website linked again after its device was removed).
+    """
+    coordinator = entry.runtime_data
+    descriptions = tuple(descriptions)
+    async_add_entities(
+        entity_factory(coordinator, description, None)
+        for description in descriptions
+        if description.collection is None and description.exists_fn(coordinator.data)
+    )
+    collected = [(d, d.collection) for d in descriptions if d.collection is not None]
+    if not collected:
+        return
+    added: set[tuple[str, str]] = set()
+
+    @callback
+    def add_new_items() -> None:
+        present: set[tuple[str, str]] = set()
+        new_entities: list[Entity] = []
+        for description, collection in collected:
+            for key, item in collection.items_fn(coordinator.data).items():
+                if not description.exists_fn(item):
+                    continue
+                present.add((description.key, key))
+                if (description.key, key) not in added:
+                    new_entities.append(entity_factory(coordinator, description, key))
+        added.clear()
+        added.update(present)
+        if new_entities:
+            async_add_entities(new_entities)
+
+    add_new_items()
+    entry.async_on_unload(coordinator.async_add_listener(add_new_items))

@@ -1,0 +1,198 @@
+"""Sensors of CoinHub: balances and blocks, websites' paths and links, plans and actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final, override
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .api.coinetize import LinkMethod
+from .api.coinsoftworks import ExecutionStatus
+from .const import Provider
+from .coordinator import (
+    CoinHubConfigEntry,
+    CoinHubCoordinator,
+    CoinsoftworksData,
+    JSEcoinData,
+    WebsiteState,
+)
+from .entity import (
+    LOOKUPS,
+    WEBSITES,
+    CoinHubEntity,
+    CoinHubEntityDescription,
+    async_add_coinhub_entities,
+    has_paths,
+)
+
+# Read-only: the coordinator fetches for every entity at once.
+PARALLEL_UPDATES = 0
+
+# JSE amounts go down to 0.000001; four decimals show mining rewards without noise.
+JSE_DISPLAY_PRECISION: Final = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoinHubSensorEntityDescription(SensorEntityDescription, CoinHubEntityDescription):
+    """A CoinHub sensor: its value (and attributes) from the entity's source."""
+
+    value_fn: Callable[[Any], StateType | Decimal | datetime]
+    attr_fn: Callable[[Any], dict[str, Any]] | None = None
+
+
+def _jsecoin_last_transaction(data: JSEcoinData) -> datetime | None:
+    return None if data.last_transaction is None else data.last_transaction.timestamp
+
+
+def _enabled_path_count(website: WebsiteState) -> int | None:
+    return None if website.enabled_paths is None else len(website.enabled_paths)
+
+
+def _enabled_paths(website: WebsiteState) -> dict[str, Any]:
+    return {"paths": list(website.enabled_paths or ())}
+
+
+def _enabled_actions(data: CoinsoftworksData) -> dict[str, Any]:
+    return {"actions": [a.action_name for a in data.actions if a.enabled]}
+
+
+def _last_action_status(data: CoinsoftworksData) -> str | None:
+    execution = data.last_execution
+    return None if execution is None else execution.status.value
+
+
+def _last_action(data: CoinsoftworksData) -> dict[str, Any]:
+    execution = data.last_execution
+    if execution is None:
+        return {}
+    names = {action.action_id: action.action_name for action in data.actions}
+    return {
+        "action_id": execution.action_id,
+        "action": names.get(execution.action_id or ""),
+        "execution_id": execution.execution_id,
+    }
+
+
+SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
+    Provider.JSECOIN: (
+        CoinHubSensorEntityDescription(
+            key="balance",
+            translation_key="balance",
+            state_class=SensorStateClass.TOTAL,
+            suggested_display_precision=JSE_DISPLAY_PRECISION,
+            value_fn=lambda data: data.balance,
+        ),
+        CoinHubSensorEntityDescription(
+            key="lookup_balance",
+            translation_key="lookup_balance",
+            collection=LOOKUPS,
+            state_class=SensorStateClass.TOTAL,
+            suggested_display_precision=JSE_DISPLAY_PRECISION,
+            value_fn=lambda balance: balance,
+        ),
+        CoinHubSensorEntityDescription(
+            key="block_id",
+            translation_key="block_id",
+            entity_category=EntityCategory.DIAGNOSTIC,
+            value_fn=lambda data: data.block_id,
+        ),
+        CoinHubSensorEntityDescription(
+            key="last_transaction",
+            translation_key="last_transaction",
+            device_class=SensorDeviceClass.TIMESTAMP,
+            value_fn=_jsecoin_last_transaction,
+        ),
+    ),
+    Provider.COINETIZE: (
+        CoinHubSensorEntityDescription(
+            key="linked_websites",
+            translation_key="linked_websites",
+            value_fn=lambda data: len(data.websites),
+        ),
+        CoinHubSensorEntityDescription(
+            key="enabled_paths",
+            translation_key="enabled_paths",
+            collection=WEBSITES,
+            exists_fn=has_paths,
+            value_fn=_enabled_path_count,
+            attr_fn=_enabled_paths,
+        ),
+        CoinHubSensorEntityDescription(
+            key="link_method",
+            translation_key="link_method",
+            collection=WEBSITES,
+            device_class=SensorDeviceClass.ENUM,
+            options=[method.value for method in LinkMethod],
+            entity_category=EntityCategory.DIAGNOSTIC,
+            value_fn=lambda website: website.link_method.value,
+        ),
+    ),
+    Provider.COINSOFTWORKS: (
+        CoinHubSensorEntityDescription(
+            key="purchased_plan",
+            translation_key="purchased_plan",
+            value_fn=lambda data: data.user.purchased_plan,
+        ),
+        CoinHubSensorEntityDescription(
+            key="enabled_actions",
+            translation_key="enabled_actions",
+            value_fn=lambda data: sum(action.enabled for action in data.actions),
+            attr_fn=_enabled_actions,
+        ),
+        CoinHubSensorEntityDescription(
+            key="last_action_status",
+            translation_key="last_action_status",
+            device_class=SensorDeviceClass.ENUM,
+            options=[status.value for status in ExecutionStatus],
+            value_fn=_last_action_status,
+            attr_fn=_last_action,
+        ),
+    ),
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CoinHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the sensors of the entry's provider."""
+    async_add_coinhub_entities(
+        entry,
+        async_add_entities,
+        SENSORS[entry.runtime_data.provider],
+        CoinHubSensorEntity,
+    )
+
+
+class CoinHubSensorEntity(CoinHubEntity[CoinHubCoordinator[Any]], SensorEntity):
+    """A sensor of a CoinHub account, lookup or website."""
+
+    entity_description: CoinHubSensorEntityDescription
+
+    @property
+    @override
+    def native_value(self) -> StateType | Decimal | datetime:
+        """Return the sensor's value."""
+        return self.entity_description.value_fn(self.source)
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the sensor's attributes, if it has any."""
+        if (attr_fn := self.entity_description.attr_fn) is None:
+            return None
+        return attr_fn(self.source)

@@ -1,0 +1,93 @@
+"""Setting up and unloading CoinHub entries of every provider."""
+
+from __future__ import annotations
+
+from unittest.mock import AsyncMock
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.coinhub.api.exceptions import (
+    AuthenticationError,
+    CannotConnectError,
+)
+from custom_components.coinhub.const import DOMAIN, Provider
+
+from tests.components.conftest import CONFIG_ENTRIES
+
+ALL_PROVIDERS = pytest.mark.parametrize("provider", list(Provider))
+FIRST_READ = {
+    Provider.JSECOIN: "balance",
+    Provider.COINETIZE: "list_paths",
+    Provider.COINSOFTWORKS: "user",
+}
+
+
+@ALL_PROVIDERS
+async def test_load_unload(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """An entry loads with its coordinator as runtime data, and unloads."""
+    assert init_integration.runtime_data.data is not None
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+
+
+@ALL_PROVIDERS
+async def test_account_device(
+    hass: HomeAssistant,
+    device_registry: dr.DeviceRegistry,
+    init_integration: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Each account is one service device named after the entry."""
+    assert init_integration.unique_id
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, init_integration.unique_id), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.name == init_integration.title
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
+    assert device == snapshot
+
+
+@ALL_PROVIDERS
+async def test_not_ready_when_unreachable(
+    hass: HomeAssistant,
+    mock_clients: dict[Provider, AsyncMock],
+    provider: Provider,
+) -> None:
+    """A provider that cannot be reached makes setup retry later."""
+    getattr(mock_clients[provider], FIRST_READ[provider]).side_effect = (
+        CannotConnectError("down")
+    )
+    entry = CONFIG_ENTRIES[provider]()
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+@ALL_PROVIDERS
+async def test_refused_credentials_start_reauth(
+    hass: HomeAssistant,
+    mock_clients: dict[Provider, AsyncMock],
+    provider: Provider,
+) -> None:
+    """Refused credentials fail setup and start the reauthentication flow."""
+    getattr(mock_clients[provider], FIRST_READ[provider]).side_effect = (
+        AuthenticationError("refused")
+    )
+    entry = CONFIG_ENTRIES[provider]()
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert flows[0]["context"]["entry_id"] == entry.entry_id
