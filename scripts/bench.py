@@ -81,8 +81,8 @@ async def main() -> None:
     """Start the sandbox, run every measurement, print one line each."""
     seed = _seed()
     context = SandboxContext(seed=seed, rng=random.Random(1))
-    server = TestServer(create_app(context), host="127.0.0.1", access_log=None)
-    await server.start_server()
+    server = TestServer(create_app(context), host="127.0.0.1")
+    await server.start_server(access_log=None)
     base = server.make_url("/")
     alice = seed["jsecoin"]["accounts"][0]
     bob = seed["jsecoin"]["accounts"][1]

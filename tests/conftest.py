@@ -57,8 +57,8 @@ async def sandbox(
     """Serve the sandbox on 127.0.0.1 (the only address tests may reach)."""
     context = SandboxContext(seed=sandbox_seed, rng=random.Random(1234))
     # No access log: request lines carry credentials in paths and query strings.
-    server = TestServer(create_app(context), host="127.0.0.1", access_log=None)
-    await server.start_server()
+    server = TestServer(create_app(context), host="127.0.0.1")
+    await server.start_server(access_log=None)
     try:
         yield Sandbox(url=server.make_url("/"), context=context)
     finally:
