@@ -7,7 +7,7 @@ clients would hand it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import Generator, Mapping
 from decimal import Decimal
 import json
 from pathlib import Path
@@ -275,9 +275,9 @@ async def init_integration(
     hass: HomeAssistant,
     mock_clients: dict[Provider, AsyncMock],
     mock_config_entry: MockConfigEntry,
-) -> AsyncGenerator[MockConfigEntry]:
+) -> MockConfigEntry:
     """The loaded ``mock_config_entry`` with mocked clients."""
-    yield await setup_entry(hass, mock_config_entry)
+    return await setup_entry(hass, mock_config_entry)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from custom_components.coinhub.api.exceptions import (
     CannotConnectError,
 )
 from custom_components.coinhub.const import DOMAIN, Provider
-
 from tests.components.conftest import CONFIG_ENTRIES
 
 ALL_PROVIDERS = pytest.mark.parametrize("provider", list(Provider))
@@ -63,9 +62,9 @@ async def test_not_ready_when_unreachable(
     provider: Provider,
 ) -> None:
     """A provider that cannot be reached makes setup retry later."""
-    getattr(mock_clients[provider], FIRST_READ[provider]).side_effect = (
-        CannotConnectError("down")
-    )
+    getattr(
+        mock_clients[provider], FIRST_READ[provider]
+    ).side_effect = CannotConnectError("down")
     entry = CONFIG_ENTRIES[provider]()
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
@@ -80,9 +79,9 @@ async def test_refused_credentials_start_reauth(
     provider: Provider,
 ) -> None:
     """Refused credentials fail setup and start the reauthentication flow."""
-    getattr(mock_clients[provider], FIRST_READ[provider]).side_effect = (
-        AuthenticationError("refused")
-    )
+    getattr(
+        mock_clients[provider], FIRST_READ[provider]
+    ).side_effect = AuthenticationError("refused")
     entry = CONFIG_ENTRIES[provider]()
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)

@@ -1,0 +1,563 @@
+"""The coordinators: polling intervals and cost, history events, errors and repairs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+import logging
+from typing import Any
+from unittest.mock import AsyncMock
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.coinhub.api.exceptions import (
+    AccessLevelError,
+    AuthenticationError,
+    CannotConnectError,
+    RateLimitedError,
+)
+from custom_components.coinhub.api.jsecoin import History, HistoryEntry
+from custom_components.coinhub.const import DOMAIN, EVENT_TRANSACTION, Provider
+from custom_components.coinhub.coordinator import (
+    COINETIZE_INTERVAL,
+    COINSOFTWORKS_INTERVAL,
+    JSECOIN_BLOCK_INTERVAL,
+    JSECOIN_HISTORY_SAFETY_INTERVAL,
+    JSECOIN_MIN_INTERVAL,
+    HistoryMarker,
+    JSEcoinCoordinator,
+    jsecoin_polling_interval,
+)
+from tests.components.conftest import (
+    CONFIG_ENTRIES,
+    fixture_secrets,
+    jsecoin_config_entry,
+    setup_entry,
+)
+
+BALANCE = "sensor.jsecoin_123_jsecoin_balance"
+LAST_TRANSACTION = "sensor.jsecoin_123_last_transaction"
+BLOCK = "sensor.jsecoin_123_current_block"
+TRANSACTION = "event.jsecoin_123_transaction"
+FIRST_READ = {
+    Provider.JSECOIN: "balance",
+    Provider.COINETIZE: "list_paths",
+    Provider.COINSOFTWORKS: "user",
+}
+HISTORY_KEY = f"{DOMAIN}.01JSECOIN0000000000000000.history"
+
+
+def new_entry(
+    history: History, entry_id: str, command: str, value: str, minutes: int = 1
+) -> HistoryEntry:
+    """Return a history entry ``minutes`` after the newest one of ``history``."""
+    return HistoryEntry(
+        id=entry_id,
+        command=command,
+        value=Decimal(value),
+        timestamp=history.entries[-1].timestamp + timedelta(minutes=minutes),
+        reference="ref" if command == "transfer" else None,
+        counterparty_email="someone@example.com" if command == "transfer" else None,
+        counterparty_public_key="04abcdef" if command == "transfer" else None,
+        user_id=123,
+    )
+
+
+def grow(client: AsyncMock, *entries: HistoryEntry) -> None:
+    """Add entries to the mocked history and move the balance by their values."""
+    history: History = client.history.return_value
+    client.history.return_value = replace(history, entries=(*history.entries, *entries))
+    client.balances["0"] += sum((entry.value for entry in entries), Decimal(0))
+
+
+async def poll(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, interval: timedelta
+) -> None:
+    """Let one polling interval pass."""
+    freezer.tick(interval)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+# Intervals
+
+
+def test_jsecoin_interval_keeps_to_its_share() -> None:
+    """A third of 500 requests per 15 minutes, never more than once a minute."""
+    assert jsecoin_polling_interval(0) == JSECOIN_MIN_INTERVAL
+    assert jsecoin_polling_interval(10) == JSECOIN_MIN_INTERVAL
+    assert jsecoin_polling_interval(19) == timedelta(seconds=108)
+    requests_per_window = (1 + 19) * 900 / 108
+    assert requests_per_window <= 500 / 3
+
+
+@pytest.mark.parametrize(
+    ("provider", "interval"),
+    [
+        (Provider.JSECOIN, JSECOIN_MIN_INTERVAL),
+        (Provider.COINETIZE, COINETIZE_INTERVAL),
+        (Provider.COINSOFTWORKS, COINSOFTWORKS_INTERVAL),
+    ],
+)
+async def test_entry_interval(
+    hass: HomeAssistant, init_integration: MockConfigEntry, interval: timedelta
+) -> None:
+    """Each coordinator chooses its provider's interval."""
+    assert init_integration.runtime_data.update_interval == interval
+
+
+async def test_jsecoin_interval_grows_with_lookups(
+    hass: HomeAssistant, mock_clients: dict[Provider, AsyncMock]
+) -> None:
+    """Many lookups make the JSEcoin polls rarer."""
+    lookups = [f"site{number}.example.com" for number in range(29)]
+    for lookup in lookups:
+        mock_clients[Provider.JSECOIN].balances[lookup] = Decimal(1)
+    entry = await setup_entry(hass, jsecoin_config_entry(lookups=lookups))
+    assert entry.runtime_data.update_interval == timedelta(seconds=162)
+
+
+# Request cost
+
+
+async def test_unchanged_account_costs_one_request(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """A poll reads the main balance (and lookups); history and block only when due."""
+    entry = await setup_entry(hass, jsecoin_config_entry(lookups=[]))
+    assert mock_jsecoin_client.history.await_count == 1
+    assert mock_jsecoin_client.current_block_id.await_count == 1
+    mock_jsecoin_client.reset_mock()
+
+    for _ in range(4):
+        await poll(hass, freezer, entry.runtime_data.update_interval)
+    assert mock_jsecoin_client.balance.await_count == 4
+    assert mock_jsecoin_client.history.await_count == 0
+    assert mock_jsecoin_client.current_block_id.await_count == 0
+
+    # The block id is read on its own, slower cadence.
+    mock_jsecoin_client.current_block_id.return_value = 72330
+    await poll(hass, freezer, entry.runtime_data.update_interval)
+    assert mock_jsecoin_client.current_block_id.await_count == 1
+    assert hass.states.get(BLOCK).state == "72330"
+    assert mock_jsecoin_client.history.await_count == 0
+
+
+async def test_lookups_cost_one_request_each(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Each lookup adds one request to a poll."""
+    mock_jsecoin_client.reset_mock()
+    mock_jsecoin_client.balances["mysite.com"] = Decimal("13")
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert [call.args for call in mock_jsecoin_client.balance.await_args_list] == [
+        (),
+        ("mysite.com",),
+    ]
+    assert hass.states.get(
+        "sensor.jsecoin_123_jsecoin_balance_of_mysite_com"
+    ).state == ("13")
+
+
+async def test_history_safety_read(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """The history is read now and then even when the balance stands still."""
+    mock_jsecoin_client.reset_mock()
+    interval = init_integration.runtime_data.update_interval
+    polls = JSECOIN_HISTORY_SAFETY_INTERVAL // interval
+    for _ in range(polls):
+        await poll(hass, freezer, interval)
+    assert mock_jsecoin_client.history.await_count == 1
+    assert mock_jsecoin_client.current_block_id.await_count == (
+        JSECOIN_HISTORY_SAFETY_INTERVAL // JSECOIN_BLOCK_INTERVAL
+    )
+
+
+# History events
+
+
+async def test_first_history_is_the_baseline(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """What the account already had is recorded, not announced."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    await setup_entry(hass, jsecoin_config_entry())
+    assert events == []
+    assert hass.states.get(TRANSACTION).state == "unknown"
+    stored = hass_storage[HISTORY_KEY]["data"]
+    history: History = mock_clients[Provider.JSECOIN].history.return_value
+    assert stored["newest"] == history.entries[-1].timestamp.isoformat()
+    assert set(stored["recent_ids"]) == {e.id for e in history.entries[1:]}
+
+
+async def test_new_entries_announced_once_in_order(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Each new entry fires one event, oldest first, and triggers the event entity."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    history = mock_jsecoin_client.history.return_value
+    incoming = new_entry(history, "-New1", "transfer", "2.5", minutes=1)
+    mined = new_entry(history, "-New2", "mining", "0.25", minutes=2)
+    grow(mock_jsecoin_client, incoming, mined)
+    interval = init_integration.runtime_data.update_interval
+
+    await poll(hass, freezer, interval)
+    await poll(hass, freezer, interval)
+
+    assert [event.data for event in events] == [
+        {
+            "config_entry_id": init_integration.entry_id,
+            "id": "-New1",
+            "command": "transfer",
+            "value": 2.5,
+            "reference": "ref",
+            "timestamp": incoming.timestamp.isoformat(),
+        },
+        {
+            "config_entry_id": init_integration.entry_id,
+            "id": "-New2",
+            "command": "mining",
+            "value": 0.25,
+            "reference": None,
+            "timestamp": mined.timestamp.isoformat(),
+        },
+    ]
+    state = hass.states.get(TRANSACTION)
+    assert state.attributes["event_type"] == "mining"
+    assert state.attributes["id"] == "-New2"
+    assert hass.states.get(BALANCE).state == "253.25"
+    assert hass.states.get(LAST_TRANSACTION).state == mined.timestamp.isoformat()
+    assert mock_jsecoin_client.history.await_count == 2
+
+
+async def test_events_carry_no_personal_data(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """No e-mail address, public key or credential in events or event attributes."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    history = mock_jsecoin_client.history.return_value
+    grow(mock_jsecoin_client, new_entry(history, "-Out", "transfer", "-1"))
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert len(events) == 1
+    state = hass.states.get(TRANSACTION)
+    assert state.attributes["event_type"] == "transfer_out"
+    texts = f"{[event.data for event in events]} {state.attributes}"
+    for secret in (*fixture_secrets(), "someone@example.com", "04abcdef"):
+        assert secret not in texts
+
+
+@pytest.mark.parametrize(
+    ("command", "value", "event_type"),
+    [
+        ("transfer", "3", "transfer_in"),
+        ("transfer", "-3", "transfer_out"),
+        ("mining", "0.1", "mining"),
+        ("import", "5", "import"),
+        ("export", "-5", "export"),
+    ],
+)
+async def test_event_types(
+    hass: HomeAssistant,
+    *,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+    command: str,
+    value: str,
+    event_type: str,
+) -> None:
+    """The event entity's type follows the command and the direction."""
+    history = mock_jsecoin_client.history.return_value
+    grow(mock_jsecoin_client, new_entry(history, "-X", command, value))
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert hass.states.get(TRANSACTION).attributes["event_type"] == event_type
+
+
+async def test_unknown_command_fires_event_only(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """A command without an event type is still announced on the bus."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    history = mock_jsecoin_client.history.return_value
+    grow(mock_jsecoin_client, new_entry(history, "-Odd", "airdrop", "1"))
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert [event.data["command"] for event in events] == ["airdrop"]
+    assert hass.states.get(TRANSACTION).state == "unknown"
+
+
+async def test_restart_neither_repeats_nor_misses(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Entries announced before a restart stay announced; those made meanwhile fire."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    history = mock_jsecoin_client.history.return_value
+    before = new_entry(history, "-Before", "mining", "1", minutes=1)
+    grow(mock_jsecoin_client, before)
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert [event.data["id"] for event in events] == ["-Before"]
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    during = new_entry(history, "-During", "mining", "1", minutes=2)
+    grow(mock_jsecoin_client, during)
+    await setup_entry(hass, init_integration)
+
+    assert [event.data["id"] for event in events] == ["-Before", "-During"]
+    assert hass_storage[HISTORY_KEY]["data"]["newest"] == during.timestamp.isoformat()
+
+
+async def test_late_entry_with_an_older_timestamp(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """An entry written a little out of timestamp order is still announced once."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    history = mock_jsecoin_client.history.return_value
+    late = new_entry(history, "-Late", "mining", "1", minutes=-5)
+    client_history = replace(
+        history,
+        entries=tuple(sorted((*history.entries, late), key=lambda e: e.timestamp)),
+    )
+    mock_jsecoin_client.history.return_value = client_history
+    mock_jsecoin_client.balances["0"] += 1
+    interval = init_integration.runtime_data.update_interval
+    await poll(hass, freezer, interval)
+    mock_jsecoin_client.balances["0"] += 1  # moves again: history read again
+    await poll(hass, freezer, interval)
+    assert [event.data["id"] for event in events] == ["-Late"]
+
+
+async def test_empty_first_history(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_jsecoin_client: AsyncMock,
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """An account without history gets every later entry announced."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    full: History = mock_jsecoin_client.history.return_value
+    mock_jsecoin_client.history.return_value = History(entries=(), account_user_id=None)
+    entry = await setup_entry(hass, jsecoin_config_entry())
+    assert hass.states.get(LAST_TRANSACTION).state == "unknown"
+    mock_jsecoin_client.history.return_value = full
+    mock_jsecoin_client.balances["0"] += 1
+    await poll(hass, freezer, entry.runtime_data.update_interval)
+    assert [event.data["id"] for event in events] == [e.id for e in full.entries]
+
+
+async def test_process_history_from_an_action(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """A history read by an action is announced once, also when a poll reads it."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    coordinator: JSEcoinCoordinator = init_integration.runtime_data
+    history = mock_jsecoin_client.history.return_value
+    sent = new_entry(history, "-Sent", "transfer", "-4")
+    grow(mock_jsecoin_client, sent)
+
+    await coordinator.async_process_history(mock_jsecoin_client.history.return_value)
+    await hass.async_block_till_done()
+    assert hass.states.get(LAST_TRANSACTION).state == sent.timestamp.isoformat()
+    await coordinator.async_refresh()
+    await coordinator.async_process_history(mock_jsecoin_client.history.return_value)
+    assert [event.data["id"] for event in events] == ["-Sent"]
+
+
+def test_history_marker_round_trip() -> None:
+    """A stored marker reads back as it was."""
+    marker = HistoryMarker(newest=None, recent_ids=frozenset())
+    assert HistoryMarker.from_dict(marker.as_dict()) == marker
+
+
+# Errors, availability and repairs
+
+
+async def test_unavailable_and_back_logged_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Entities go unavailable on failed polls; one log line down, one back."""
+    interval = init_integration.runtime_data.update_interval
+    balance = mock_jsecoin_client.balance.side_effect
+    mock_jsecoin_client.balance.side_effect = CannotConnectError("down")
+    caplog.set_level(logging.INFO)
+    await poll(hass, freezer, interval)
+    await poll(hass, freezer, interval)
+    assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
+    assert hass.states.get(TRANSACTION).state == STATE_UNAVAILABLE
+    failures = [r for r in caplog.records if "Error fetching" in r.getMessage()]
+    assert len(failures) == 1
+    assert "Could not get the data of JSEcoin 123 from JSEcoin" in (
+        failures[0].getMessage()
+    )
+
+    mock_jsecoin_client.balance.side_effect = balance
+    await poll(hass, freezer, interval)
+    await poll(hass, freezer, interval)
+    assert hass.states.get(BALANCE).state == "250.5"
+    recovered = [r for r in caplog.records if "recovered" in r.getMessage()]
+    assert len(recovered) == 1
+    for secret in fixture_secrets():
+        assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("provider", list(Provider))
+async def test_refused_credentials_while_polling_start_reauth(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_clients: dict[Provider, AsyncMock],
+    provider: Provider,
+) -> None:
+    """Credentials refused during a poll start one reauthentication flow."""
+    read = getattr(mock_clients[provider], FIRST_READ[provider])
+    read.side_effect = AuthenticationError("refused")
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_key_without_read_access(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    mock_jsecoin_client: AsyncMock,
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """A key of access level 0 fails setup, starts reauth and raises a repair issue."""
+    balance = mock_jsecoin_client.balance.side_effect
+    mock_jsecoin_client.balance.side_effect = AccessLevelError(
+        "no read access", required_level=1
+    )
+    entry = jsecoin_config_entry()
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    issue_id = f"no_read_access_{entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "no_read_access"
+    assert issue.translation_placeholders == {
+        "provider": "JSEcoin",
+        "account": "JSEcoin 123",
+    }
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+    # The user gives the key read access; the entry loads and the issue goes.
+    mock_jsecoin_client.balance.side_effect = balance
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_rate_limited_repeatedly_raises_an_issue(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    issue_registry: ir.IssueRegistry,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Three refused polls in a row raise the issue; a good poll clears it."""
+    issue_id = f"rate_limited_{init_integration.entry_id}"
+    interval = init_integration.runtime_data.update_interval
+    balance = mock_jsecoin_client.balance.side_effect
+    mock_jsecoin_client.balance.side_effect = RateLimitedError("slow down")
+    await poll(hass, freezer, interval)
+    await poll(hass, freezer, interval)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    await poll(hass, freezer, interval)
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "rate_limited"
+
+    mock_jsecoin_client.balance.side_effect = balance
+    await poll(hass, freezer, interval)
+    assert hass.states.get(BALANCE).state == "250.5"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_rate_limit_issue_goes_with_the_entry(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    issue_registry: ir.IssueRegistry,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Unloading the entry clears its rate-limit issue."""
+    mock_jsecoin_client.balance.side_effect = RateLimitedError("slow", retry_after=5)
+    for _ in range(3):
+        await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    issue_id = f"rate_limited_{init_integration.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+@pytest.mark.parametrize("provider", list(Provider))
+async def test_every_provider_polls(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_clients: dict[Provider, AsyncMock],
+    provider: Provider,
+) -> None:
+    """Each coordinator polls again after its interval."""
+    client = mock_clients[provider]
+    client.reset_mock()
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert client.method_calls
+
+
+async def test_events_not_fired_for_other_entries(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Setting up another provider's entry fires no transaction events."""
+    events: list[Event] = async_capture_events(hass, EVENT_TRANSACTION)
+    await setup_entry(hass, CONFIG_ENTRIES[Provider.COINSOFTWORKS]())
+    assert events == []
