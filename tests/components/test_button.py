@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from unittest.mock import patch
+from unittest.mock import AsyncMock, patch
 
-from homeassistant.const import Platform
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
     snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.coinhub.const import Provider
+from custom_components.coinhub.api.coinsoftworks import Action
+from custom_components.coinhub.api.exceptions import (
+    AuthenticationError,
+    OutcomeUnknownError,
+    ProviderRefusedError,
+    RateLimitedError,
+)
+from custom_components.coinhub.const import DOMAIN, EVENT_ACTION_FINISHED, Provider
+from custom_components.coinhub.coordinator import COINSOFTWORKS_INTERVAL
+from tests.components.conftest import CREDENTIALS
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +49,85 @@ async def test_entities(
 ) -> None:
     """Every entity of the platform, for each provider, with its state."""
     await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+
+CLAIM_BUTTON = "button.coinsoftworks_johncb5496_claim_mining_rewards"
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_press_runs_the_action_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """A press executes the action once and does not wait for it."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    with patch(
+        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0
+    ):
+        await hass.services.async_call(
+            BUTTON_DOMAIN,
+            SERVICE_PRESS,
+            {ATTR_ENTITY_ID: CLAIM_BUTTON},
+            blocking=True,
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+    mock_coinsoftworks_client.execute_action.assert_awaited_once_with("12", None)
+    assert [event.data["status"] for event in events] == ["completed"]
+
+
+@pytest.mark.parametrize(
+    ("error", "key"),
+    [
+        (AuthenticationError("refused"), "auth_failed"),
+        (RateLimitedError("slow down"), "rate_limited"),
+        (OutcomeUnknownError("lost"), "action_outcome_unknown"),
+        (ProviderRefusedError("nope"), "action_not_started"),
+    ],
+)
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_press_errors_translated(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+    error: Exception,
+    key: str,
+) -> None:
+    """A provider error on press is a translated error without secrets."""
+    mock_coinsoftworks_client.execute_action.side_effect = error
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            BUTTON_DOMAIN,
+            SERVICE_PRESS,
+            {ATTR_ENTITY_ID: CLAIM_BUTTON},
+            blocking=True,
+        )
+    assert raised.value.translation_key == key
+    assert raised.value.translation_placeholders["action"] == "Claim mining rewards"
+    message = str(raised.value)
+    assert "Claim mining rewards" in message or "coinsoftworks" in message
+    for secret in CREDENTIALS:
+        assert secret not in message
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert bool(flows) is isinstance(error, AuthenticationError)
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_buttons_follow_the_actions(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """A new runnable action gets a button; a vanished one becomes unavailable."""
+    actions = mock_coinsoftworks_client.actions.return_value
+    mock_coinsoftworks_client.actions.return_value = (
+        *[a for a in actions if a.action_id != "17"],
+        Action("77", "Rebalance wallet", "eWallet Action", "Enabled"),
+    )
+    freezer.tick(COINSOFTWORKS_INTERVAL)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get("button.coinsoftworks_johncb5496_rebalance_wallet")
+    swap = hass.states.get("button.coinsoftworks_johncb5496_swap_eth_to_btc")
+    assert swap.state == STATE_UNAVAILABLE

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 import logging
 from typing import Any
-from unittest.mock import AsyncMock
+from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -21,6 +26,12 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.coinhub.api.coinetize import Paths, TimestampRefusedError
+from custom_components.coinhub.api.coinsoftworks import (
+    Action,
+    Execution,
+    ExecutionStatus,
+)
 from custom_components.coinhub.api.exceptions import (
     AccessLevelError,
     AuthenticationError,
@@ -28,19 +39,28 @@ from custom_components.coinhub.api.exceptions import (
     RateLimitedError,
 )
 from custom_components.coinhub.api.jsecoin import History, HistoryEntry
-from custom_components.coinhub.const import DOMAIN, EVENT_TRANSACTION, Provider
+from custom_components.coinhub.const import (
+    CONF_WEBSITES,
+    DOMAIN,
+    EVENT_ACTION_FINISHED,
+    EVENT_TRANSACTION,
+    Provider,
+)
 from custom_components.coinhub.coordinator import (
     COINETIZE_INTERVAL,
     COINSOFTWORKS_INTERVAL,
     JSECOIN_BLOCK_INTERVAL,
     JSECOIN_HISTORY_SAFETY_INTERVAL,
     JSECOIN_MIN_INTERVAL,
+    CoinetizeCoordinator,
+    CoinsoftworksCoordinator,
     HistoryMarker,
     JSEcoinCoordinator,
     jsecoin_polling_interval,
 )
 from tests.components.conftest import (
     CONFIG_ENTRIES,
+    coinetize_config_entry,
     fixture_secrets,
     jsecoin_config_entry,
     setup_entry,
@@ -50,6 +70,7 @@ BALANCE = "sensor.jsecoin_123_jsecoin_balance"
 LAST_TRANSACTION = "sensor.jsecoin_123_last_transaction"
 BLOCK = "sensor.jsecoin_123_current_block"
 TRANSACTION = "event.jsecoin_123_transaction"
+LAST_ACTION = "sensor.coinsoftworks_johncb5496_last_action_status"
 FIRST_READ = {
     Provider.JSECOIN: "balance",
     Provider.COINETIZE: "list_paths",
@@ -561,3 +582,395 @@ async def test_events_not_fired_for_other_entries(
     events: list[Event] = async_capture_events(hass, EVENT_TRANSACTION)
     await setup_entry(hass, CONFIG_ENTRIES[Provider.COINSOFTWORKS]())
     assert events == []
+
+
+# Coinetize websites
+
+SHOP = "site-0b5e11"
+BLOG = "site-7d2a90"
+NEWS = "site-3c4d5e"
+
+
+def website_device(
+    device_registry: dr.DeviceRegistry, entry: MockConfigEntry, subdomain: str
+) -> dr.DeviceEntry | None:
+    """Return the device of a website, if it exists."""
+    return device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{entry.unique_id}_{subdomain}"), entry.entry_id
+    )
+
+
+@pytest.mark.parametrize("provider", [Provider.COINETIZE])
+async def test_website_devices_under_the_account(
+    hass: HomeAssistant,
+    device_registry: dr.DeviceRegistry,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Each website is a device of its own, linked through the account's device."""
+    account = device_registry.async_get_device_by_identifier(
+        (DOMAIN, "coinetize_webmaster"), init_integration.entry_id
+    )
+    assert account is not None
+    for subdomain, name in (
+        (SHOP, "shop.example.com"),
+        (BLOG, "blog.example.org"),
+        (NEWS, "news.example.net"),
+    ):
+        device = website_device(device_registry, init_integration, subdomain)
+        assert device is not None
+        assert device.name == name
+        assert device.via_device_id == account.id
+
+
+@pytest.mark.parametrize("provider", [Provider.COINETIZE])
+async def test_website_states(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinetize_client: AsyncMock,
+) -> None:
+    """Listed paths prove verification; a refusal means not verified; dns keeps its flag."""
+    assert hass.states.get("binary_sensor.shop_example_com_verified").state == "on"
+    assert hass.states.get("binary_sensor.blog_example_org_verified").state == "off"
+    assert hass.states.get("binary_sensor.news_example_net_verified").state == "on"
+    paths = hass.states.get("sensor.shop_example_com_enabled_paths")
+    assert paths.state == "2"
+    assert paths.attributes["paths"] == ["/shop", "/checkout"]
+    assert hass.states.get("sensor.news_example_net_enabled_paths") is None
+    # dns links cost no request
+    assert sorted(
+        c.args[0] for c in mock_coinetize_client.list_paths.await_args_list
+    ) == [
+        SHOP,
+        BLOG,
+    ]
+
+
+@pytest.mark.parametrize("provider", [Provider.COINETIZE])
+async def test_timestamp_refusal_is_not_unverified(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_coinetize_client: AsyncMock,
+) -> None:
+    """A refused timestamp says nothing about a website: the poll fails."""
+    mock_coinetize_client.list_paths.side_effect = TimestampRefusedError("skew")
+    await poll(hass, freezer, COINETIZE_INTERVAL)
+    state = hass.states.get("binary_sensor.shop_example_com_verified")
+    assert state.state == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize("provider", [Provider.COINETIZE])
+async def test_remember_verify_and_forget_a_website(
+    hass: HomeAssistant,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+    init_integration: MockConfigEntry,
+    mock_coinetize_client: AsyncMock,
+) -> None:
+    """A linked website appears without a reload, is verified, then goes with its device."""
+    coordinator: CoinetizeCoordinator = init_integration.runtime_data
+    reloads = AsyncMock()
+    hass.config_entries.async_reload = reloads  # type: ignore[method-assign]
+    info = {
+        "website": "new.example.com",
+        "link_method": "proxy",
+        "verification_code": "abc",
+        "link_verification_filename": "coinetize-new",
+        "verified": False,
+    }
+    await coordinator.async_remember_website("site-new001", info)
+    await hass.async_block_till_done()
+    assert init_integration.data[CONF_WEBSITES]["site-new001"] == info
+    assert website_device(device_registry, init_integration, "site-new001")
+    assert hass.states.get("binary_sensor.new_example_com_verified").state == "off"
+    assert hass.states.get("sensor.new_example_com_enabled_paths").state == "unknown"
+    assert hass.states.get("sensor.coinetize_webmaster_linked_websites").state == "4"
+
+    mock_coinetize_client.paths["site-new001"] = Paths(("/",), ())
+    await coordinator.async_mark_verified("site-new001")
+    await hass.async_block_till_done()
+    assert init_integration.data[CONF_WEBSITES]["site-new001"]["verified"] is True
+    assert hass.states.get("binary_sensor.new_example_com_verified").state == "on"
+    assert hass.states.get("sensor.new_example_com_enabled_paths").state == "1"
+
+    await coordinator.async_forget_website("site-new001")
+    await hass.async_block_till_done()
+    assert "site-new001" not in init_integration.data[CONF_WEBSITES]
+    assert website_device(device_registry, init_integration, "site-new001") is None
+    assert hass.states.get("binary_sensor.new_example_com_verified") is None
+    assert not [
+        entry
+        for entry in er.async_entries_for_config_entry(
+            entity_registry, init_integration.entry_id
+        )
+        if entry.unique_id.endswith("site-new001")
+    ]
+    reloads.assert_not_called()
+    assert init_integration.state is ConfigEntryState.LOADED
+
+    # Linked again: it comes back.
+    await coordinator.async_remember_website("site-new001", info)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.new_example_com_verified") is not None
+
+
+@pytest.mark.parametrize("provider", [Provider.COINETIZE])
+async def test_verify_a_dns_website(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinetize_client: AsyncMock,
+) -> None:
+    """A dns website's verification is only remembered: no paths to read."""
+    coordinator: CoinetizeCoordinator = init_integration.runtime_data
+    await coordinator.async_remember_website(
+        "site-dns002",
+        {"website": "dns.example.com", "link_method": "dns", "verified": False},
+    )
+    mock_coinetize_client.list_paths.reset_mock()
+    await coordinator.async_mark_verified("site-dns002")
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.dns_example_com_verified").state == "on"
+    mock_coinetize_client.list_paths.assert_not_called()
+
+
+async def test_stale_website_devices_removed_at_setup(
+    hass: HomeAssistant,
+    device_registry: dr.DeviceRegistry,
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """A website device the entry no longer holds is removed when it sets up."""
+    entry = coinetize_config_entry()
+    entry.add_to_hass(hass)
+    stale = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, "coinetize_webmaster_site-gone00")},
+        name="gone.example.com",
+    )
+    await setup_entry(hass, entry)
+    assert device_registry.async_get(stale.id) is None
+    assert website_device(device_registry, entry, SHOP) is not None
+
+
+async def test_account_without_websites(
+    hass: HomeAssistant,
+    mock_coinetize_client: AsyncMock,
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """An account that linked nothing yet polls nothing and shows no website."""
+    await setup_entry(hass, coinetize_config_entry(websites={}))
+    mock_coinetize_client.list_paths.assert_not_called()
+    assert hass.states.get("sensor.coinetize_webmaster_linked_websites").state == "0"
+
+
+# coinsoftworks executions
+
+CLAIM_ID = "12"
+
+
+@pytest.fixture
+def fast_monitor() -> Generator[None]:
+    """Read executions without waiting."""
+    with patch(
+        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0
+    ):
+        yield
+
+
+def action(coordinator: CoinsoftworksCoordinator, action_id: str) -> Action:
+    """Return one of the account's actions."""
+    return next(a for a in coordinator.data.actions if a.action_id == action_id)
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_execute_and_wait(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """Waiting returns the finished execution; the event fires once."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    execution = await coordinator.async_execute(
+        action(coordinator, CLAIM_ID), None, wait=True, timeout=10
+    )
+    await hass.async_block_till_done()
+    assert execution.status is ExecutionStatus.COMPLETED
+    mock_coinsoftworks_client.execute_action.assert_awaited_once_with(CLAIM_ID, None)
+    assert [event.data for event in events] == [
+        {
+            "config_entry_id": init_integration.entry_id,
+            "action_id": CLAIM_ID,
+            "execution_id": "exe-5a3c0e9b12f4",
+            "status": "completed",
+            "result": {"claimed": "0.00042", "currency": "BTC"},
+        }
+    ]
+    state = hass.states.get(LAST_ACTION)
+    assert state.state == "completed"
+    assert state.attributes["action"] == "Claim mining rewards"
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_execute_without_waiting(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Without waiting the queued execution returns; the monitor finishes it."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    execution = await coordinator.async_execute(
+        action(coordinator, CLAIM_ID), None, wait=False, timeout=10
+    )
+    assert execution.status is ExecutionStatus.QUEUED
+    assert hass.states.get(LAST_ACTION).state == "queued"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(events) == 1
+    assert hass.states.get(LAST_ACTION).state == "completed"
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_execute_times_out_and_goes_on(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """After the timeout the latest status returns and monitoring continues."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    with patch(
+        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0.01
+    ):
+        execution = await coordinator.async_execute(
+            action(coordinator, CLAIM_ID), None, wait=True, timeout=0.001
+        )
+        assert execution.status is ExecutionStatus.QUEUED
+        assert events == []
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert [event.data["status"] for event in events] == ["completed"]
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_execution_finished_at_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """An execution that answers finished is announced without monitoring."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    mock_coinsoftworks_client.execute_action.return_value = Execution(
+        "exe-now", None, ExecutionStatus.FAILED, None, "no liquidity"
+    )
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    execution = await coordinator.async_execute(
+        action(coordinator, "17"), None, wait=True, timeout=10
+    )
+    await hass.async_block_till_done()
+    assert execution.status is ExecutionStatus.FAILED
+    mock_coinsoftworks_client.execution.assert_not_called()
+    assert [(e.data["action_id"], e.data["status"]) for e in events] == [
+        ("17", "failed")
+    ]
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_monitor_keeps_reading_after_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """A failed read of the execution is tried again; the execution is never re-sent."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    completed = mock_coinsoftworks_client.execution.side_effect
+    mock_coinsoftworks_client.execution.side_effect = [
+        CannotConnectError("blip"),
+        *completed,
+    ]
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    execution = await coordinator.async_execute(
+        action(coordinator, CLAIM_ID), None, wait=True, timeout=10
+    )
+    assert execution.status is ExecutionStatus.COMPLETED
+    assert mock_coinsoftworks_client.execute_action.await_count == 1
+    assert len(events) == 1
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_monitor_gives_up(
+    hass: HomeAssistant,
+    caplog: pytest.LogCaptureFixture,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """An execution that never finishes is followed for a limited time."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    running = Execution("exe-5a3c0e9b12f4", CLAIM_ID, ExecutionStatus.RUNNING)
+    mock_coinsoftworks_client.execution.side_effect = None
+    mock_coinsoftworks_client.execution.return_value = running
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    with (
+        patch("custom_components.coinhub.coordinator.EXECUTION_MONITOR_LIMIT", 0.05),
+        patch(
+            "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY",
+            0.01,
+        ),
+    ):
+        execution = await coordinator.async_execute(
+            action(coordinator, CLAIM_ID), None, wait=True, timeout=5
+        )
+    assert execution.status is ExecutionStatus.RUNNING
+    assert events == []
+    assert "Stopped following execution" in caplog.text
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_monitors_cancelled_on_unload(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """Unloading the entry stops following its executions."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    await coordinator.async_execute(
+        action(coordinator, CLAIM_ID), None, wait=False, timeout=10
+    )
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    mock_coinsoftworks_client.execution.assert_not_called()
+    assert events == []
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_later_execution_shown(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """The status shown is the latest started execution's, not an older one's."""
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    mock_coinsoftworks_client.execution.side_effect = None
+    mock_coinsoftworks_client.execution.return_value = Execution(
+        "exe-old", CLAIM_ID, ExecutionStatus.COMPLETED
+    )
+    mock_coinsoftworks_client.execute_action.side_effect = [
+        Execution("exe-old", CLAIM_ID, ExecutionStatus.QUEUED),
+        Execution("exe-new", "17", ExecutionStatus.RUNNING),
+    ]
+    await coordinator.async_execute(
+        action(coordinator, CLAIM_ID), None, wait=False, timeout=10
+    )
+    await coordinator.async_execute(
+        action(coordinator, "17"), None, wait=False, timeout=10
+    )
+    assert hass.states.get(LAST_ACTION).state == "running"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    state = hass.states.get(LAST_ACTION)
+    assert state.attributes["execution_id"] == "exe-new"
+    assert coordinator.data.last_execution is not None
+    assert coordinator.data.last_execution.execution_id == "exe-new"
