@@ -48,6 +48,8 @@ from tests.conftest import Sandbox
 
 BLOCK_SECONDS = 30
 
+pytestmark = pytest.mark.usefixtures("fresh_client_registries")
+
 
 def seed(provider: str) -> dict[str, Any]:
     """Return the sandbox's default seed of ``provider``."""
