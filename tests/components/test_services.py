@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 import logging
@@ -791,6 +792,42 @@ def _raise_or_return(value: Any) -> Any:
     if isinstance(value, BaseException):
         raise value
     return None
+
+
+async def test_lost_transfer_to_a_public_key(
+    hass: HomeAssistant, jse_entry: MockConfigEntry, jsecoin_client: AsyncMock
+) -> None:
+    """A transfer to a public key is matched by the key; another key rules it out."""
+    public_key = "04" + "ab" * 64
+    jsecoin_client.transfer.side_effect = OutcomeUnknownError("answer lost")
+
+    def history_to(key: str) -> History:
+        sent = replace(
+            history_entry("-sent", "transfer", "-2.5", reference="pk-1"),
+            counterparty_public_key=key,
+        )
+        return History(entries=(sent,), account_user_id=123)
+
+    jsecoin_client.history.side_effect = lambda: history_to("04" + "cd" * 64)
+    with (
+        patch.object(transfers, "RECHECK_DELAY", 0.01),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call(
+            hass,
+            "transfer",
+            jse_entry,
+            recipient=public_key,
+            amount=2.5,
+            reference="pk-1",
+        )
+    assert err.value.translation_key == "transfer_not_sent"
+
+    jsecoin_client.history.side_effect = lambda: history_to(public_key.upper())
+    response = await call(
+        hass, "transfer", jse_entry, recipient=public_key, amount=2.5, reference="pk-1"
+    )
+    assert response["status"] == "sent"
 
 
 async def test_one_history_entry_confirms_one_transfer(
