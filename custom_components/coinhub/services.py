@@ -85,6 +85,9 @@ ATTR_V_FILE: Final = "v_file"
 SUBDOMAIN_FORM: Final = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 MAX_SUBDOMAIN_LENGTH: Final = 253
 
+# The access level a JSEcoin key needs to move value, when a refusal does not say.
+WRITE_ACCESS_LEVEL: Final = 2
+
 DEFAULT_EXECUTION_TIMEOUT: Final = 60.0
 MAX_EXECUTION_TIMEOUT: Final = 3600.0
 
@@ -496,12 +499,12 @@ def _translated(err: CoinHubError, coordinator: CoinHubCoordinator[Any]) -> Exce
             translation_placeholders={"field": err.field},
         )
     placeholders = {"provider": MANUFACTURERS[coordinator.provider]}
-    if isinstance(err, ProviderRefusedError):
-        placeholders["notification"] = err.notification
     if isinstance(err, AccountLockedError):
         placeholders["seconds"] = f"{err.retry_after:g}"
-    if isinstance(err, AccessLevelError):
-        placeholders["level"] = str(err.required_level or "")
+    elif isinstance(err, ProviderRefusedError):
+        placeholders["notification"] = err.notification
+    elif isinstance(err, AccessLevelError):
+        placeholders["level"] = str(err.required_level or WRITE_ACCESS_LEVEL)
     error_type, key = next(
         (error_type, key)
         for client_error, error_type, key in ERROR_TRANSLATIONS

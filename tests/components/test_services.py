@@ -20,6 +20,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -325,6 +326,17 @@ async def test_actions_registered_once_without_entries(hass: HomeAssistant) -> N
     assert len(registered) == 11
 
 
+async def test_actions_described(hass: HomeAssistant) -> None:
+    """Every action is described with its fields; each names its account."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
+    assert set(descriptions) == set(services.ACTIONS)
+    for description in descriptions.values():
+        entry_field = description["fields"]["config_entry_id"]
+        assert entry_field["required"] is True
+        assert entry_field["selector"] == {"config_entry": {"integration": DOMAIN}}
+
+
 async def test_unknown_entry(hass: HomeAssistant, jse_entry: MockConfigEntry) -> None:
     """An entry id that does not exist is refused with Home Assistant's message."""
     with pytest.raises(ServiceValidationError) as err:
@@ -597,7 +609,6 @@ async def test_transfer_locked_beyond_the_wait(
     assert err.value.translation_key == "account_locked"
     assert err.value.translation_placeholders == {
         "provider": "JSEcoin",
-        "notification": "Transfer Failed: Account 123 locked",
         "seconds": "20",
     }
 
