@@ -41,6 +41,7 @@ from .const import (
     DEFAULT_DAILY_TRANSFER_LIMIT,
     DEFAULT_MAX_TRANSFER_AMOUNT,
     DOMAIN,
+    LOGGER,
 )
 
 if TYPE_CHECKING:
@@ -57,6 +58,13 @@ CLOCK_TOLERANCE: Final = timedelta(seconds=10)
 CONFIRMED_FROM_HISTORY: Final = (
     "The provider's answer was lost; the account history confirms it was sent."
 )
+
+# How a lost answer was settled, for the log.
+RECONCILED: Final[dict[bool | None, str]] = {
+    True: "the account history shows it was made",
+    False: "the account history shows it was not made",
+    None: "the account history could not be read, so the outcome is unknown",
+}
 
 TRANSFER_GUARDS: HassKey[dict[str, TransferGuard]] = HassKey(
     f"{DOMAIN}_transfer_guards"
@@ -82,6 +90,18 @@ class LedgerData(TypedDict):
     """What the ledger keeps in storage."""
 
     records: list[LedgerRecord]
+
+
+def ledger_storage_key(entry_id: str) -> str:
+    """Return the storage key of a config entry's transfer ledger."""
+    return f"{DOMAIN}.transfers.{entry_id}"
+
+
+async def async_remove_ledger(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the ledger of a config entry that was removed."""
+    await Store[LedgerData](
+        hass, STORAGE_VERSION, ledger_storage_key(entry_id)
+    ).async_remove()
 
 
 def _text(amount: Decimal) -> str:
@@ -149,7 +169,7 @@ class TransferLedger:
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Keep the ledger of one config entry in its own storage file."""
         self._store: Store[LedgerData] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.transfers.{entry_id}"
+            hass, STORAGE_VERSION, ledger_storage_key(entry_id)
         )
         self._records: list[LedgerRecord] | None = None
 
@@ -288,6 +308,12 @@ class TransferGuard:
                 result: T | None = await send()
             except OutcomeUnknownError:
                 confirmed = await self._async_reconcile(coordinator, started, matches)
+                LOGGER.warning(
+                    "The answer to a JSEcoin %s of %s JSE was lost; %s",
+                    movement,
+                    _text(amount),
+                    RECONCILED[confirmed],
+                )
                 if confirmed is None:
                     raise HomeAssistantError(
                         translation_domain=DOMAIN,

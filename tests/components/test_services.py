@@ -312,7 +312,7 @@ def no_recheck_delay() -> Generator[None]:
 
 def ledger_key(entry: MockConfigEntry) -> str:
     """Return the storage key of an entry's transfer ledger."""
-    return f"{DOMAIN}.transfers.{entry.entry_id}"
+    return transfers.ledger_storage_key(entry.entry_id)
 
 
 # Registration and entry checks
@@ -570,6 +570,18 @@ async def test_ledger_loaded_from_storage(
     await call(hass, "export_coins", entry, amount=50)
     records = hass_storage[ledger_key(entry)]["data"]["records"]
     assert [record["amount"] for record in records] == ["450", "50"]
+
+
+async def test_ledger_removed_with_its_entry(
+    hass: HomeAssistant,
+    jse_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The ledger of a removed entry can be deleted."""
+    await call(hass, "export_coins", jse_entry, amount=1)
+    assert ledger_key(jse_entry) in hass_storage
+    await transfers.async_remove_ledger(hass, jse_entry.entry_id)
+    assert ledger_key(jse_entry) not in hass_storage
 
 
 async def test_refused_transfer_does_not_count(
@@ -871,10 +883,11 @@ async def test_one_history_entry_confirms_one_transfer(
 async def test_lost_transfer_history_unreadable(
     hass: HomeAssistant,
     jse_entry: MockConfigEntry,
-    jsecoin_client: AsyncMock,
     hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Without a readable history the outcome stays unknown and the amount counts."""
+    jsecoin_client = jse_entry.runtime_data.client
     jsecoin_client.transfer.side_effect = OutcomeUnknownError("answer lost")
     jsecoin_client.history.side_effect = CannotConnectError("down")
     with pytest.raises(HomeAssistantError) as err:
@@ -888,6 +901,7 @@ async def test_lost_transfer_history_unreadable(
         )
     assert err.value.translation_key == "transfer_outcome_unknown"
     assert err.value.translation_placeholders == {"amount": "2.5"}
+    assert "could not be read" in caplog.text
     records = hass_storage[ledger_key(jse_entry)]["data"]["records"]
     assert [record["amount"] for record in records] == ["2.5"]
 
