@@ -45,8 +45,6 @@ def _jsonable(value: Any) -> Any:
         return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
-    if isinstance(value, set | frozenset):
-        return sorted(_jsonable(item) for item in value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
