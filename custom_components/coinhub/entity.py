@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, override
 
 from homeassistant.core import callback
+from homeassistant.helpers import entity_platform, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -96,6 +97,14 @@ class CoinHubEntityDescription(EntityDescription):
     exists_fn: Callable[[Any], bool] = field(default=lambda source: True)
 
 
+def unique_id(
+    coordinator: CoinHubCoordinator[Any], key: str, item_key: str | None = None
+) -> str:
+    """Return the unique id of a description's entity for the account or an item."""
+    account_entity = f"{coordinator.account_id}_{key}"
+    return account_entity if item_key is None else f"{account_entity}_{item_key}"
+
+
 class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
     CoordinatorEntity[CoordinatorT]
 ):
@@ -114,11 +123,10 @@ class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
         super().__init__(coordinator)
         self.entity_description = description
         self.item_key = item_key
-        self._attr_unique_id = f"{coordinator.account_id}_{description.key}"
+        self._attr_unique_id = unique_id(coordinator, description.key, item_key)
         self._attr_device_info = coordinator.account_device_info
         if (collection := description.collection) is not None and item_key:
             item = collection.items_fn(coordinator.data)[item_key]
-            self._attr_unique_id += f"_{item_key}"
             self._attr_translation_placeholders = collection.placeholders_fn(
                 item_key, item
             )
@@ -154,7 +162,8 @@ def async_add_coinhub_entities[DescriptionT: CoinHubEntityDescription](
     """Add the account's entities now and each new item's entities when it appears.
 
     An item that disappears is forgotten, so it gets entities again if it comes back
-    (a website linked again after its device was removed).
+    (a website linked again after its device was removed). Entities of items gone
+    while the entry was not loaded (a lookup removed in the options) are removed.
     """
     coordinator = entry.runtime_data
     descriptions = tuple(descriptions)
@@ -186,3 +195,28 @@ def async_add_coinhub_entities[DescriptionT: CoinHubEntityDescription](
 
     add_new_items()
     entry.async_on_unload(coordinator.async_add_listener(add_new_items))
+    _async_remove_stale_item_entities(
+        entry,
+        stale_prefixes={f"{unique_id(coordinator, d.key)}_" for d, _ in collected},
+        current={unique_id(coordinator, key, item) for key, item in added},
+    )
+
+
+@callback
+def _async_remove_stale_item_entities(
+    entry: CoinHubConfigEntry, *, stale_prefixes: set[str], current: set[str]
+) -> None:
+    """Remove this platform's registered item entities whose item no longer exists.
+
+    Done once at setup only: an item missing from one poll (a provider glitch) must
+    not cost the user the entity's customisations.
+    """
+    registry = er.async_get(entry.runtime_data.hass)
+    platform_domain = entity_platform.async_get_current_platform().domain
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if (
+            registered.domain == platform_domain
+            and registered.unique_id not in current
+            and any(registered.unique_id.startswith(p) for p in stale_prefixes)
+        ):
+            registry.async_remove(registered.entity_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from unittest.mock import patch
+from unittest.mock import AsyncMock, patch
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -15,7 +15,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.coinhub.const import Provider
+from custom_components.coinhub.const import CONF_LOOKUPS, Provider
+from tests.components.conftest import jsecoin_config_entry, setup_entry
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +36,19 @@ async def test_entities(
 ) -> None:
     """Every entity of the platform, for each provider, with its state."""
     await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+
+async def test_removed_lookup_entity_is_removed(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """A lookup removed from the options takes its entity with it."""
+    entry = await setup_entry(hass, jsecoin_config_entry())
+    lookup = "sensor.jsecoin_123_jsecoin_balance_of_mysite_com"
+    assert entity_registry.async_get(lookup) is not None
+    hass.config_entries.async_update_entry(entry, options={CONF_LOOKUPS: []})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entity_registry.async_get(lookup) is None
+    assert entity_registry.async_get("sensor.jsecoin_123_jsecoin_balance") is not None
