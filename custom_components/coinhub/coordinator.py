@@ -320,9 +320,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         super().__init__(hass, entry)
         self.client = jsecoin_client(hass, entry.data)
         self.lookups: tuple[str, ...] = tuple(entry.options.get(CONF_LOOKUPS, ()))
-        self._history_store: Store[dict[str, Any]] = Store(
-            hass, HISTORY_STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.history"
-        )
+        self._history_store = history_store(hass, entry.entry_id)
         self._history_marker: HistoryMarker | None = None
         self._history_lock = asyncio.Lock()
         self._history_read_at: datetime | None = None
@@ -414,6 +412,16 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             self._history_marker = HistoryMarker.of(history.entries)
             # Saved right away: a restart must neither repeat nor miss an entry.
             await self._history_store.async_save(self._history_marker.as_dict())
+
+
+def history_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the store of how far an entry's JSEcoin history has been announced."""
+    return Store(hass, HISTORY_STORAGE_VERSION, f"{DOMAIN}.{entry_id}.history")
+
+
+async def async_remove_history_store(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget a removed entry's history marker (for ``async_remove_entry``)."""
+    await history_store(hass, entry_id).async_remove()
 
 
 def _due(last: datetime | None, now: datetime, interval: timedelta) -> bool:

@@ -56,6 +56,7 @@ from custom_components.coinhub.coordinator import (
     CoinsoftworksCoordinator,
     HistoryMarker,
     JSEcoinCoordinator,
+    async_remove_history_store,
     jsecoin_polling_interval,
 )
 from tests.components.conftest import (
@@ -974,3 +975,14 @@ async def test_later_execution_shown(
     assert state.attributes["execution_id"] == "exe-new"
     assert coordinator.data.last_execution is not None
     assert coordinator.data.last_execution.execution_id == "exe-new"
+
+
+async def test_history_store_removable(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """The history marker of a removed entry can be forgotten."""
+    assert HISTORY_KEY in hass_storage
+    await async_remove_history_store(hass, init_integration.entry_id)
+    assert HISTORY_KEY not in hass_storage
