@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-import json
 import re
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from .exceptions import CannotConnectError, InvalidInputError
+from .exceptions import InvalidInputError
 
 # Anything that could change which endpoint a URL names, or how it is parsed.
 _UNSAFE_SEGMENT = re.compile(r"[/\\?#%\s\x00-\x1f\x7f]")
@@ -41,16 +39,6 @@ def join_url(
     """
     url = base_url.rstrip("/") + "/" + "/".join(segments)
     return url + "/" if trailing_slash else url
-
-
-def parse_json_text(text: str, provider: str) -> Any:
-    """Parse a body as JSON whatever content type it came with."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise CannotConnectError(
-            f"{provider} answered with a body that is not JSON"
-        ) from None
 
 
 class _AnswerLostError(aiohttp.ClientError):

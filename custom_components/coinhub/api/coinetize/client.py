@@ -25,8 +25,8 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from custom_components.coinhub.api._http import is_answer_lost, refuse_resend
-from custom_components.coinhub.api.exceptions import (
+from .._http import is_answer_lost, refuse_resend
+from ..exceptions import (
     AuthenticationError,
     CannotConnectError,
     CoinHubError,
@@ -35,7 +35,6 @@ from custom_components.coinhub.api.exceptions import (
     ProviderRefusedError,
     RateLimitedError,
 )
-
 from .models import LinkMethod, LinkResult, MessageResult, Paths, Review
 
 DEFAULT_BASE_URL: Final = "https://api.coinetize.com"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from custom_components.coinhub.api.exceptions import CannotConnectError
+from ..exceptions import CannotConnectError
 
 
 class LinkMethod(StrEnum):

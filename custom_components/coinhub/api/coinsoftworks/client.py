@@ -27,13 +27,13 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from custom_components.coinhub.api._http import (
+from .._http import (
     is_answer_lost,
     join_url,
     refuse_resend,
     safe_segment,
 )
-from custom_components.coinhub.api.exceptions import (
+from ..exceptions import (
     AuthenticationError,
     CannotConnectError,
     CoinHubError,
@@ -42,7 +42,6 @@ from custom_components.coinhub.api.exceptions import (
     ProviderRefusedError,
     RateLimitedError,
 )
-
 from .models import Action, BearerToken, Execution, Settings, User
 
 _LOGGER = logging.getLogger(__name__)

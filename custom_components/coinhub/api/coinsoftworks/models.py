@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from custom_components.coinhub.api.exceptions import CannotConnectError
+from ..exceptions import CannotConnectError
 
 ENABLED_STATUS = "enabled"
 

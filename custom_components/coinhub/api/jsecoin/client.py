@@ -29,13 +29,13 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from custom_components.coinhub.api._http import (
+from .._http import (
     is_answer_lost,
     join_url,
     refuse_resend,
     safe_segment,
 )
-from custom_components.coinhub.api.exceptions import (
+from ..exceptions import (
     AccessLevelError,
     AccountLockedError,
     AuthenticationError,
@@ -46,7 +46,6 @@ from custom_components.coinhub.api.exceptions import (
     ProviderRefusedError,
     RateLimitedError,
 )
-
 from .models import (
     Balance,
     Block,

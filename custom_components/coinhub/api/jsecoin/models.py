@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 import json
 from typing import Any
 
-from custom_components.coinhub.api.exceptions import CannotConnectError
+from ..exceptions import CannotConnectError
 
 # The commands the provider writes into history and blocks (others are kept as-is).
 COMMAND_TRANSFER = "transfer"
