@@ -8,8 +8,9 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_PROVIDER, DOMAIN, Provider
-from .coordinator import COORDINATORS, CoinHubConfigEntry
+from .coordinator import COORDINATORS, CoinHubConfigEntry, async_remove_entry_stores
 from .services import async_setup_services
+from .transfers import async_remove_ledger
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -34,3 +35,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CoinHubConfigEntry) -> b
 async def async_unload_entry(hass: HomeAssistant, entry: CoinHubConfigEntry) -> bool:
     """Unload a config entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: CoinHubConfigEntry) -> None:
+    """Delete what a removed entry kept on disk: history marker, websites, ledger."""
+    await async_remove_entry_stores(hass, entry.entry_id)
+    await async_remove_ledger(hass, entry.entry_id)

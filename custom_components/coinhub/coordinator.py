@@ -84,6 +84,7 @@ JSECOIN_BLOCK_INTERVAL: Final = timedelta(minutes=5)
 # so an entry the provider writes a little out of timestamp order is still caught.
 HISTORY_REORDER_WINDOW: Final = timedelta(hours=1)
 HISTORY_STORAGE_VERSION: Final = 1
+WEBSITES_STORAGE_VERSION: Final = 1
 
 # coinsoftworks allows ~60 requests a minute; a poll costs three (user, settings,
 # actions) and the account changes rarely.
@@ -419,9 +420,15 @@ def history_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     return Store(hass, HISTORY_STORAGE_VERSION, f"{DOMAIN}.{entry_id}.history")
 
 
-async def async_remove_history_store(hass: HomeAssistant, entry_id: str) -> None:
-    """Forget a removed entry's history marker (for ``async_remove_entry``)."""
+def websites_journal(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """Return the store that keeps a Coinetize entry's websites safe across a crash."""
+    return Store(hass, WEBSITES_STORAGE_VERSION, f"{DOMAIN}.{entry_id}.websites")
+
+
+async def async_remove_entry_stores(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget what a removed entry kept on disk (for ``async_remove_entry``)."""
     await history_store(hass, entry_id).async_remove()
+    await websites_journal(hass, entry_id).async_remove()
 
 
 def _due(last: datetime | None, now: datetime, interval: timedelta) -> bool:
@@ -480,6 +487,7 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
         """Set up the client."""
         super().__init__(hass, entry)
         self.client = coinetize_client(hass, entry.data)
+        self._websites_journal = websites_journal(hass, entry.entry_id)
 
     @classmethod
     @override
@@ -512,8 +520,13 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
 
     @override
     async def _async_setup(self) -> None:
-        """Remove devices of websites the entry no longer holds."""
+        """Recover websites the journal holds, remove devices of those no longer held."""
         await super()._async_setup()
+        journal = await self._websites_journal.async_load()
+        if journal is not None and journal != self.stored_websites:
+            # The entry's own save is delayed; the journal was written before the
+            # action answered, so it wins after a crash in between.
+            self._store_websites(journal)
         registry = dr.async_get(self.hass)
         wanted = {self.account_id} | {
             self.website_device_id(subdomain) for subdomain in self.stored_websites
@@ -561,6 +574,7 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
     ) -> None:
         """Keep a newly linked website in the entry and show its device right away."""
         self._store_websites({**self.stored_websites, subdomain: dict(info)})
+        await self._async_journal_websites()
         self.async_publish(
             CoinetizeData(
                 websites={
@@ -575,6 +589,7 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
         websites = self.stored_websites
         websites[subdomain] = {**websites[subdomain], "verified": True}
         self._store_websites(websites)
+        await self._async_journal_websites()
         state = self.data.websites.get(subdomain) or WebsiteState.stored(
             subdomain, websites[subdomain]
         )
@@ -594,6 +609,7 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
         websites = self.stored_websites
         websites.pop(subdomain, None)
         self._store_websites(websites)
+        await self._async_journal_websites()
         self.async_publish(
             CoinetizeData(
                 websites={
@@ -615,6 +631,14 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
             self.config_entry,
             data={**self.config_entry.data, CONF_WEBSITES: dict(websites)},
         )
+
+    async def _async_journal_websites(self) -> None:
+        """Write the websites to disk now, not after the entry's delayed save.
+
+        Coinetize hands out a subdomain once: it must survive a crash right after the
+        action answered.
+        """
+        await self._websites_journal.async_save(self.stored_websites)
 
 
 # coinsoftworks

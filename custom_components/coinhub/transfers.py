@@ -94,7 +94,7 @@ class LedgerData(TypedDict):
 
 def ledger_storage_key(entry_id: str) -> str:
     """Return the storage key of a config entry's transfer ledger."""
-    return f"{DOMAIN}.transfers.{entry_id}"
+    return f"{DOMAIN}.{entry_id}.transfers"
 
 
 async def async_remove_ledger(hass: HomeAssistant, entry_id: str) -> None:

@@ -56,7 +56,6 @@ from custom_components.coinhub.coordinator import (
     CoinsoftworksCoordinator,
     HistoryMarker,
     JSEcoinCoordinator,
-    async_remove_history_store,
     jsecoin_polling_interval,
 )
 from tests.components.conftest import (
@@ -763,6 +762,36 @@ async def test_account_without_websites(
     assert hass.states.get("sensor.coinetize_webmaster_linked_websites").state == "0"
 
 
+async def test_websites_journal_wins_after_a_crash(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    device_registry: dr.DeviceRegistry,
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """A website journaled before a crash, but missing from the entry, comes back."""
+    entry = coinetize_config_entry(websites={})
+    journaled = {
+        "site-saved01": {
+            "website": "saved.example.com",
+            "link_method": "proxy",
+            "verification_code": "code",
+            "link_verification_filename": "coinetize-saved01",
+            "verified": False,
+        }
+    }
+    hass_storage[f"{DOMAIN}.{entry.entry_id}.websites"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{entry.entry_id}.websites",
+        "data": journaled,
+    }
+    await setup_entry(hass, entry)
+    assert entry.data[CONF_WEBSITES] == journaled
+    assert device_registry.async_get_device_by_identifier(
+        (DOMAIN, "coinetize_webmaster_site-saved01"), entry.entry_id
+    )
+
+
 # coinsoftworks executions
 
 CLAIM_ID = "12"
@@ -975,14 +1004,3 @@ async def test_later_execution_shown(
     assert state.attributes["execution_id"] == "exe-new"
     assert coordinator.data.last_execution is not None
     assert coordinator.data.last_execution.execution_id == "exe-new"
-
-
-async def test_history_store_removable(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    init_integration: MockConfigEntry,
-) -> None:
-    """The history marker of a removed entry can be forgotten."""
-    assert HISTORY_KEY in hass_storage
-    await async_remove_history_store(hass, init_integration.entry_id)
-    assert HISTORY_KEY not in hass_storage

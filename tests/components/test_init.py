@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from unittest.mock import AsyncMock
 
 from homeassistant.config_entries import ConfigEntryState
@@ -90,3 +91,23 @@ async def test_refused_credentials_start_reauth(
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
     assert flows[0]["context"]["entry_id"] == entry.entry_id
+
+
+@ALL_PROVIDERS
+async def test_removed_entry_leaves_nothing_on_disk(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+) -> None:
+    """Removing an entry deletes its history marker, websites journal and ledger."""
+    entry_id = init_integration.entry_id
+    for suffix in ("history", "websites", "transfers"):
+        hass_storage[f"{DOMAIN}.{entry_id}.{suffix}"] = {
+            "version": 1,
+            "minor_version": 1,
+            "key": f"{DOMAIN}.{entry_id}.{suffix}",
+            "data": {},
+        }
+    await hass.config_entries.async_remove(entry_id)
+    await hass.async_block_till_done()
+    assert not [key for key in hass_storage if entry_id in key]
