@@ -22,9 +22,11 @@ class Provider(StrEnum):
 CONF_PROVIDER: Final = "provider"
 CONF_ADVANCED: Final = "advanced"  # the collapsed config-flow section holding base_url
 CONF_BASE_URL: Final = "base_url"
-CONF_AUTH_TOKEN: Final = "auth_token"
-CONF_ACCESS_TOKEN: Final = "access_token"
-CONF_WEBSITES: Final = "websites"  # Coinetize links: known only to us, so kept in the entry
+CONF_AUTH_TOKEN: Final = "auth_token"  # noqa: S105 - a field name, not a secret
+CONF_ACCESS_TOKEN: Final = "access_token"  # noqa: S105 - a field name, not a secret
+CONF_WEBSITES: Final = (
+    "websites"  # Coinetize links: known only to us, so kept in the entry
+)
 
 # JSEcoin options
 CONF_LOOKUPS: Final = "lookups"
