@@ -25,7 +25,6 @@ from custom_components.coinhub.api.coinetize import (
 )
 from custom_components.coinhub.api.coinetize.client import (
     CREDENTIALS_PROBE_SUBDOMAIN,
-    _retry_after,
 )
 from custom_components.coinhub.api.exceptions import (
     AuthenticationError,
@@ -701,13 +700,6 @@ async def test_path_refusal_without_readable_paths(
         await client.remove_path(SEEDED_SUBDOMAIN, "/shop")
     assert refused.value.paths is None
     assert refused.value.notification in {"No such path", "unknown error"}
-
-
-def test_retry_after_header_parsing() -> None:
-    assert _retry_after("12") == 12
-    assert _retry_after("-3") == 0
-    assert _retry_after(None) is None
-    assert _retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None
 
 
 # Input checks: refused before anything is sent

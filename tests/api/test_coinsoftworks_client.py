@@ -27,7 +27,6 @@ from custom_components.coinhub.api.coinsoftworks import (
 from custom_components.coinhub.api.coinsoftworks.client import (
     UNAUTHORIZED_MESSAGE,
     _Issued,
-    _retry_after,
     _server_time,
 )
 from custom_components.coinhub.api.exceptions import (
@@ -901,11 +900,7 @@ async def test_cache_holds_only_the_issuers_token(clock: FakeClock) -> None:
     assert repr(cache) == "TokenCache(holds_token=False)"
 
 
-def test_retry_after_and_server_time_parsing() -> None:
-    assert _retry_after("12") == 12
-    assert _retry_after("-3") == 0
-    assert _retry_after("soon") is None
-    assert _retry_after(None) is None
+def test_server_time_parsing() -> None:
     assert _server_time("Tue, 15 Nov 1994 08:12:31 GMT") == 784887151
     assert _server_time("yesterday") is None
     assert _server_time(None) is None

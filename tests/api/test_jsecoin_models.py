@@ -12,6 +12,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 
+from custom_components.coinhub.api._http import decode_json_object
 from custom_components.coinhub.api.exceptions import (
     AccessLevelError,
     AccountLockedError,
@@ -29,7 +30,6 @@ from custom_components.coinhub.api.jsecoin import (
     JSEcoinClient,
     TransferResult,
 )
-from custom_components.coinhub.api.jsecoin.client import _decode
 from custom_components.coinhub.api.jsecoin.models import block_id_from_api
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jsecoin"
@@ -37,7 +37,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "jsecoin"
 
 def load(name: str) -> dict[str, Any]:
     """Decode a fixture the way the client decodes bodies (exact decimals)."""
-    body = _decode((FIXTURES / f"{name}.json").read_bytes())
+    body = decode_json_object(
+        (FIXTURES / f"{name}.json").read_bytes(), parse_float=Decimal
+    )
     assert body is not None
     return body
 
@@ -281,10 +283,12 @@ def test_failure_classification_details() -> None:
 
 
 def test_bodies_are_json_whatever_they_claim() -> None:
-    assert _decode(b'{"success": 1, "balance": 0.1}') == {
+    assert decode_json_object(
+        b'{"success": 1, "balance": 0.1}', parse_float=Decimal
+    ) == {
         "success": 1,
         "balance": Decimal("0.1"),
     }
-    assert _decode(b"<html>Bad gateway</html>") is None
-    assert _decode(b"[1, 2]") is None
-    assert _decode(b"\xff\xfe") is None
+    assert decode_json_object(b"<html>Bad gateway</html>") is None
+    assert decode_json_object(b"[1, 2]") is None
+    assert decode_json_object(b"\xff\xfe") is None

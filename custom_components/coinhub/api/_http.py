@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+import json
 import re
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
@@ -39,6 +41,32 @@ def join_url(
     """
     url = base_url.rstrip("/") + "/" + "/".join(segments)
     return url + "/" if trailing_slash else url
+
+
+def decode_json(raw: bytes, *, parse_float: Callable[[str], Any] = float) -> Any:
+    """Parse a body as JSON whatever content type it came with; ``None`` if it is not."""
+    try:
+        return json.loads(
+            raw.decode("utf-8", errors="replace"), parse_float=parse_float
+        )
+    except ValueError:
+        return None
+
+
+def decode_json_object(
+    raw: bytes, *, parse_float: Callable[[str], Any] = float
+) -> dict[str, Any] | None:
+    """Parse a body that should be a JSON object; ``None`` if it is anything else."""
+    body = decode_json(raw, parse_float=parse_float)
+    return body if isinstance(body, dict) else None
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """Read a ``Retry-After`` header given in seconds; ``None`` when absent or unreadable."""
+    try:
+        return max(float(header), 0.0) if header else None
+    except ValueError:
+        return None
 
 
 class _AnswerLostError(aiohttp.ClientError):

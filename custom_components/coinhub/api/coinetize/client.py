@@ -17,7 +17,6 @@ from email.utils import parsedate_to_datetime
 from enum import Enum, auto
 import hashlib
 import hmac
-import json
 import re
 import time
 from typing import Any, Final
@@ -25,7 +24,12 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from .._http import is_answer_lost, refuse_resend
+from .._http import (
+    decode_json_object,
+    is_answer_lost,
+    refuse_resend,
+    retry_after_seconds,
+)
 from ..exceptions import (
     AuthenticationError,
     CannotConnectError,
@@ -337,13 +341,13 @@ class CoinetizeClient:
         self, endpoint: _Endpoint, response: aiohttp.ClientResponse
     ) -> dict[str, Any]:
         self._learn_clock(response.headers.get("Date"))
-        retry_after = _retry_after(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if response.status in {429, 503}:
             raise RateLimitedError(
                 "Coinetize is refusing requests for now (too many requests)",
                 retry_after=retry_after,
             )
-        body = _decode(await response.read())
+        body = decode_json_object(await response.read())
         if body is not None and body.get("status") == "error":
             raise self._refusal(endpoint, body, response.status, retry_after)
         if body is not None and body.get("status") == "success" and response.ok:
@@ -414,22 +418,6 @@ def _paths_of_refusal(body: Mapping[str, Any]) -> Paths | None:
     try:
         return Paths.from_api(body)
     except CannotConnectError:
-        return None
-
-
-def _decode(raw: bytes) -> dict[str, Any] | None:
-    """Parse a JSON object body whatever its content type, or ``None``."""
-    try:
-        body = json.loads(raw.decode("utf-8", errors="replace"))
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
         return None
 
 

@@ -28,9 +28,11 @@ import aiohttp
 from yarl import URL
 
 from .._http import (
+    decode_json,
     is_answer_lost,
     join_url,
     refuse_resend,
+    retry_after_seconds,
     safe_segment,
 )
 from ..exceptions import (
@@ -361,14 +363,14 @@ class CoinsoftworksClient:
         if status in {429, 503}:
             raise RateLimitedError(
                 "coinsoftworks is throttling requests (too many requests)",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status == 500:
             # The document's "500 Unauthorized (check your account API Key or enable
             # it through the settings)": nothing was applied.
             raise AuthenticationError(UNAUTHORIZED_MESSAGE)
         raw = await response.read()
-        body = _decode(raw)
+        body = decode_json(raw)
         if status in {400, 404} and isinstance(body, Mapping):
             raise ProviderRefusedError(self._refusal_message(body, status))
         if 200 <= status < 300 and body is not None:
@@ -408,21 +410,6 @@ class CoinsoftworksClient:
             raise OutcomeUnknownError(
                 f"coinsoftworks started the action but its answer was incomplete: {err}"
             ) from None
-
-
-def _decode(raw: bytes) -> Any:
-    """Parse a JSON body whatever its content type, or ``None``."""
-    try:
-        return json.loads(raw.decode("utf-8", errors="replace"))
-    except ValueError:
-        return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
 
 
 def _server_time(date_header: str | None) -> float | None:

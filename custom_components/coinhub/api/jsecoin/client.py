@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
 import hashlib
-import json
 import math
 import re
 import time
@@ -30,9 +29,11 @@ import aiohttp
 from yarl import URL
 
 from .._http import (
+    decode_json_object,
     is_answer_lost,
     join_url,
     refuse_resend,
+    retry_after_seconds,
     safe_segment,
 )
 from ..exceptions import (
@@ -281,22 +282,6 @@ THREAD_DECODE_BYTES = 256 * 1024
 THREAD_PARSE_ENTRIES = 1000
 
 
-def _decode(raw: bytes) -> dict[str, Any] | None:
-    """Parse a JSON object body whatever its content type (the provider says text/html)."""
-    try:
-        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
-
-
 class JSEcoinClient:
     """Calls to the JSEcoin API for the account of one API key.
 
@@ -461,7 +446,7 @@ class JSEcoinClient:
     ) -> dict[str, Any]:
         status = response.status
         if status == 429:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             self._budget.hold(retry_after or RATE_LIMIT_WINDOW)
             raise RateLimitedError(
                 "JSEcoin is refusing requests for now (too many requests)",
@@ -474,9 +459,9 @@ class JSEcoinClient:
             )
         raw = await response.read()
         body = (
-            await asyncio.to_thread(_decode, raw)
+            await asyncio.to_thread(decode_json_object, raw, parse_float=Decimal)
             if len(raw) > THREAD_DECODE_BYTES
-            else _decode(raw)
+            else decode_json_object(raw, parse_float=Decimal)
         )
         if body is not None and body.get("fail"):
             raise self._refusal(body, status, secret)
