@@ -21,6 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
 from custom_components.coinhub.api.coinetize import CoinetizeClient, Paths
 from custom_components.coinhub.api.coinsoftworks import (
@@ -282,8 +283,14 @@ async def init_integration(
 
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Snapshots serialised as Home Assistant's own tests do, in ``snapshots/``."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    """Snapshots serialised as Home Assistant's own tests do, in ``snapshots/``.
+
+    ``compat_name`` is a registry field Home Assistant 2026.11 added: left out so one
+    set of snapshots holds on 2026.10 and 2026.11 alike.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension).with_defaults(
+        exclude=props("compat_name")
+    )
 
 
 @pytest.fixture
