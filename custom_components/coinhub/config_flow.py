@@ -125,13 +125,20 @@ async def _validate_jsecoin(hass: HomeAssistant, data: Mapping[str, Any]) -> Acc
     client = jsecoin_client(hass, data)
     await client.balance()
     history = await client.history()
+    name = MANUFACTURERS[Provider.JSECOIN]
+    # The first account is plainly "JSEcoin", so its balance reads aloud as "JSEcoin
+    # balance"; further accounts are told apart by their user id.
+    first = not any(
+        entry.data.get(CONF_PROVIDER) == Provider.JSECOIN
+        for entry in hass.config_entries.async_entries(DOMAIN)
+    )
     if (user_id := history.account_user_id) is None:
         # A new account without transactions: its key is all we can tell it by.
         return Account(
             f"{JSECOIN_KEY_ID_PREFIX}{_key_fingerprint(data[CONF_API_KEY])}",
-            f"{MANUFACTURERS[Provider.JSECOIN]} account",
+            name if first else f"{name} account",
         )
-    return Account(f"jsecoin_{user_id}", f"{MANUFACTURERS[Provider.JSECOIN]} {user_id}")
+    return Account(f"jsecoin_{user_id}", name if first else f"{name} {user_id}")
 
 
 async def _validate_coinetize(hass: HomeAssistant, data: Mapping[str, Any]) -> Account:

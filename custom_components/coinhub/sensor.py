@@ -107,6 +107,8 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
             key="block_id",
             translation_key="block_id",
             entity_category=EntityCategory.DIAGNOSTIC,
+            # The chain's progress, not the account's: of interest to few.
+            entity_registry_enabled_default=False,
             value_fn=lambda data: data.block_id,
         ),
         CoinHubSensorEntityDescription(

@@ -102,7 +102,7 @@ CASES = {
         secrets={CONF_API_KEY: NEW_SECRET},
         validating_call="balance",
         unique_id=f"jsecoin_{JSECOIN_USER_ID}",
-        title=f"JSEcoin {JSECOIN_USER_ID}",
+        title="JSEcoin",
         extra_data={},
         options={
             CONF_LOOKUPS: [],
@@ -330,9 +330,33 @@ async def test_jsecoin_without_history_is_known_by_key_fingerprint(
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "JSEcoin account"
+    assert result["title"] == "JSEcoin"
     fingerprint = sha256(JSECOIN_KEY.encode()).hexdigest()[:16]
     assert result["result"].unique_id == f"jsecoin_key_{fingerprint}"
+
+
+@pytest.mark.parametrize(
+    ("user_id", "title"),
+    [(JSECOIN_USER_ID, f"JSEcoin {JSECOIN_USER_ID}"), (None, "JSEcoin account")],
+)
+async def test_further_jsecoin_accounts_are_told_apart(
+    hass: HomeAssistant, clients: MockClients, user_id: int | None, title: str
+) -> None:
+    """The first account is "JSEcoin"; the next ones carry their user id."""
+    MockConfigEntry(
+        domain=DOMAIN,
+        title="JSEcoin",
+        unique_id="jsecoin_1",
+        data={CONF_PROVIDER: Provider.JSECOIN.value},
+    ).add_to_hass(hass)
+    clients.jsecoin.history.return_value = MagicMock(account_user_id=user_id)
+    result = await start_provider_step(hass, Provider.JSECOIN)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], CASES[Provider.JSECOIN].user_input
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == title
 
 
 @ALL_CASES

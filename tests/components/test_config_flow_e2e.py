@@ -96,14 +96,14 @@ def jsecoin_entry(sandbox: Sandbox, account: dict[str, Any]) -> MockConfigEntry:
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_jsecoin(hass: HomeAssistant, sandbox: Sandbox) -> None:
-    """A seeded key creates an entry named after the account's user id."""
+    """A seeded key creates an entry for the account's user id."""
     account = jsecoin_account(access_level=2)
     result = await add_account(
         hass, sandbox, Provider.JSECOIN, {CONF_API_KEY: account["api_key"]}
     )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"JSEcoin {account['uid']}"
+    assert result["title"] == "JSEcoin"
     assert result["result"].unique_id == f"jsecoin_{account['uid']}"
     assert result["data"] == {
         CONF_PROVIDER: "jsecoin",

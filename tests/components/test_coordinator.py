@@ -66,7 +66,7 @@ from tests.components.conftest import (
     setup_entry,
 )
 
-BALANCE = "sensor.jsecoin_123_jsecoin_balance"
+BALANCE = "sensor.jsecoin_123_balance"
 LAST_TRANSACTION = "sensor.jsecoin_123_last_transaction"
 BLOCK = "sensor.jsecoin_123_current_block"
 TRANSACTION = "event.jsecoin_123_transaction"
@@ -152,6 +152,7 @@ async def test_jsecoin_interval_grows_with_lookups(
 # Request cost
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_unchanged_account_costs_one_request(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -192,7 +193,7 @@ async def test_lookups_cost_one_request_each(
         ("mysite.com",),
     ]
     assert hass.states.get(
-        "sensor.jsecoin_123_jsecoin_balance_of_mysite_com"
+        "sensor.jsecoin_123_balance_of_mysite_com"
     ).state == ("13")
 
 

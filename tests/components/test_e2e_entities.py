@@ -66,8 +66,8 @@ WEBMASTER = seed("coinetize")["users"][0]
 SHOP = seed("coinetize")["websites"][0]
 JOHN = seed("coinsoftworks")["accounts"][0]
 
-BALANCE = "sensor.jsecoin_123_jsecoin_balance"
-LOOKUP = "sensor.jsecoin_123_jsecoin_balance_of_mysite_com"
+BALANCE = "sensor.jsecoin_123_balance"
+LOOKUP = "sensor.jsecoin_123_balance_of_mysite_com"
 LAST_TRANSACTION = "sensor.jsecoin_123_last_transaction"
 BLOCK = "sensor.jsecoin_123_current_block"
 TRANSACTION = "event.jsecoin_123_transaction"
@@ -116,6 +116,7 @@ async def admin(
 # JSEcoin
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_jsecoin_entities_follow_the_account(
     hass: HomeAssistant,
     sandbox: Sandbox,

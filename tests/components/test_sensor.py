@@ -45,10 +45,10 @@ async def test_removed_lookup_entity_is_removed(
 ) -> None:
     """A lookup removed from the options takes its entity with it."""
     entry = await setup_entry(hass, jsecoin_config_entry())
-    lookup = "sensor.jsecoin_123_jsecoin_balance_of_mysite_com"
+    lookup = "sensor.jsecoin_123_balance_of_mysite_com"
     assert entity_registry.async_get(lookup) is not None
     hass.config_entries.async_update_entry(entry, options={CONF_LOOKUPS: []})
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entity_registry.async_get(lookup) is None
-    assert entity_registry.async_get("sensor.jsecoin_123_jsecoin_balance") is not None
+    assert entity_registry.async_get("sensor.jsecoin_123_balance") is not None
