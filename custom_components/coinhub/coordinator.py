@@ -664,6 +664,8 @@ def action_finished_event_data(
         "execution_id": execution.execution_id,
         "status": execution.status.value,
         "result": execution.result,
+        # Why a failed execution failed, when the provider says: what an alert needs.
+        "message": execution.message,
     }
 
 

@@ -262,6 +262,7 @@ async def _execute_action(
         "execution_id": execution.execution_id,
         "status": execution.status.value,
         "result": execution.result,
+        "message": execution.message,
     }
 
 

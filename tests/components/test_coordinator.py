@@ -192,9 +192,7 @@ async def test_lookups_cost_one_request_each(
         (),
         ("mysite.com",),
     ]
-    assert hass.states.get(
-        "sensor.jsecoin_123_balance_of_mysite_com"
-    ).state == ("13")
+    assert hass.states.get("sensor.jsecoin_123_balance_of_mysite_com").state == ("13")
 
 
 async def test_history_safety_read(
@@ -835,6 +833,7 @@ async def test_execute_and_wait(
             "execution_id": "exe-5a3c0e9b12f4",
             "status": "completed",
             "result": {"claimed": "0.00042", "currency": "BTC"},
+            "message": None,
         }
     ]
     state = hass.states.get(LAST_ACTION)

@@ -444,6 +444,7 @@ async def test_execution_completes(
             "execution_id": started["execution_id"],
             "status": "completed",
             "result": {"claimed": "0.00042", "currency": "BTC"},
+            "message": None,
         }
     ]
 
@@ -460,9 +461,11 @@ async def test_execution_fails(
     response = await running
 
     assert response["status"] == "failed"
+    assert response["message"] == "Insufficient liquidity for the swap"
     assert response["execution_id"] == finished[0]["execution_id"]
     assert [event["status"] for event in finished] == ["failed"]
     assert finished[0]["action_id"] == "17"
+    assert finished[0]["message"] == "Insufficient liquidity for the swap"
 
 
 async def test_execution_with_parameters(

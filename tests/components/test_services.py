@@ -1100,6 +1100,7 @@ async def test_execute_action(
         "execution_id": "ex-1",
         "status": "completed",
         "result": {"claimed": "0.1"},
+        "message": None,
     }
     execute.assert_awaited_once_with(CLAIM, None, wait=True, timeout=30.0)
 
@@ -1121,7 +1122,12 @@ async def test_execute_action_with_parameters(
             parameters={"recipient": "x", "amount": "0.1"},
             wait=False,
         )
-    assert response == {"execution_id": "ex-2", "status": "queued", "result": None}
+    assert response == {
+        "execution_id": "ex-2",
+        "status": "queued",
+        "result": None,
+        "message": None,
+    }
     execute.assert_awaited_once_with(
         SEND_BTC, {"recipient": "x", "amount": "0.1"}, wait=False, timeout=60.0
     )
