@@ -8,7 +8,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_PROVIDER, DOMAIN, Provider
-from .coordinator import COORDINATORS, CoinHubConfigEntry, async_remove_entry_stores
+from .coordinator import COORDINATORS, CoinHubConfigEntry, async_remove_entry_data
 from .services import async_setup_services
 from .transfers import async_remove_ledger
 
@@ -38,6 +38,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: CoinHubConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CoinHubConfigEntry) -> None:
-    """Delete what a removed entry kept on disk: history marker, websites, ledger."""
-    await async_remove_entry_stores(hass, entry.entry_id)
+    """Delete what a removed entry left: history marker, websites, ledger, repairs."""
+    await async_remove_entry_data(hass, entry.entry_id)
     await async_remove_ledger(hass, entry.entry_id)

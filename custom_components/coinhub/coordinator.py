@@ -206,7 +206,7 @@ class CoinHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.async_update_listeners()
 
     def _issue_id(self, issue: str) -> str:
-        return f"{issue}_{self.config_entry.entry_id}"
+        return issue_id(issue, self.config_entry.entry_id)
 
     def _create_issue(self, issue: str) -> None:
         ir.async_create_issue(
@@ -420,15 +420,22 @@ def history_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     return Store(hass, HISTORY_STORAGE_VERSION, f"{DOMAIN}.{entry_id}.history")
 
 
+def issue_id(issue: str, entry_id: str) -> str:
+    """Return the id of one of an entry's repair issues."""
+    return f"{issue}_{entry_id}"
+
+
 def websites_journal(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """Return the store that keeps a Coinetize entry's websites safe across a crash."""
     return Store(hass, WEBSITES_STORAGE_VERSION, f"{DOMAIN}.{entry_id}.websites")
 
 
-async def async_remove_entry_stores(hass: HomeAssistant, entry_id: str) -> None:
-    """Forget what a removed entry kept on disk (for ``async_remove_entry``)."""
+async def async_remove_entry_data(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget what a removed entry left behind: stores on disk and repair issues."""
     await history_store(hass, entry_id).async_remove()
     await websites_journal(hass, entry_id).async_remove()
+    for issue in (ISSUE_NO_READ_ACCESS, ISSUE_RATE_LIMITED):
+        ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry_id))
 
 
 def _due(last: datetime | None, now: datetime, interval: timedelta) -> bool:

@@ -17,7 +17,7 @@ from .coordinator import CoinHubConfigEntry
 
 # Secrets, cash and personal data, wherever they appear: credentials and tokens,
 # verification codes (they prove website ownership), coin codes, the counterparties of
-# JSEcoin transfers, and account names (the title and unique id carry them too).
+# JSEcoin transfers, and account names and ids (the title and unique id carry them too).
 TO_REDACT: Final = {
     CONF_API_KEY,
     CONF_AUTH_TOKEN,
@@ -34,6 +34,7 @@ TO_REDACT: Final = {
     CONF_USERNAME,
     "title",
     "unique_id",
+    "user_id",
 }
 
 

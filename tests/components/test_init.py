@@ -7,7 +7,7 @@ from unittest.mock import AsyncMock
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -99,7 +99,7 @@ async def test_removed_entry_leaves_nothing_on_disk(
     hass_storage: dict[str, Any],
     init_integration: MockConfigEntry,
 ) -> None:
-    """Removing an entry deletes its history marker, websites journal and ledger."""
+    """Removing an entry deletes its stores and its repair issues."""
     entry_id = init_integration.entry_id
     for suffix in ("history", "websites", "transfers"):
         hass_storage[f"{DOMAIN}.{entry_id}.{suffix}"] = {
@@ -108,6 +108,18 @@ async def test_removed_entry_leaves_nothing_on_disk(
             "key": f"{DOMAIN}.{entry_id}.{suffix}",
             "data": {},
         }
+    for issue in ("no_read_access", "rate_limited"):
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"{issue}_{entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=issue,
+        )
     await hass.config_entries.async_remove(entry_id)
     await hass.async_block_till_done()
     assert not [key for key in hass_storage if entry_id in key]
+    assert not [
+        issue for (_domain, issue) in ir.async_get(hass).issues if entry_id in issue
+    ]
