@@ -27,7 +27,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_get_config_entry
 import probatio as vol
 
-from .api.coinetize import LinkMethod, Paths
+from .api.coinetize import AlreadyVerifiedError, LinkMethod, Paths
 from .api.coinsoftworks import Action
 from .api.exceptions import (
     AccessLevelError,
@@ -325,9 +325,14 @@ async def _link_website(coordinator: CoinetizeCoordinator, call: ServiceCall) ->
 async def _verify_website(coordinator: CoinetizeCoordinator, call: ServiceCall) -> Any:
     """Ask Coinetize to verify a linked website, and remember that it is verified."""
     subdomain = _linked_subdomain(coordinator, call)
-    result = await coordinator.client.verify_website(
-        subdomain, call.data.get(ATTR_V_FILE)
-    )
+    try:
+        result = await coordinator.client.verify_website(
+            subdomain, call.data.get(ATTR_V_FILE)
+        )
+    except AlreadyVerifiedError as err:
+        # Verified outside Home Assistant: the state to remember all the same.
+        await coordinator.async_mark_verified(subdomain)
+        return {"message": err.notification}
     await coordinator.async_mark_verified(subdomain)
     return {"message": result.message}
 

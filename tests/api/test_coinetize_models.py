@@ -187,7 +187,10 @@ def test_signature_matches_an_independent_hmac() -> None:
         (sandbox_coinetize.RATE_LIMITED.format(12), RefusalKind.RATE_LIMIT),
         ("Too many requests", RefusalKind.RATE_LIMIT),
         (sandbox_coinetize.UNKNOWN_SUBDOMAIN.format("site-1"), RefusalKind.OTHER),
-        (sandbox_coinetize.ALREADY_VERIFIED.format("site-1"), RefusalKind.OTHER),
+        (
+            sandbox_coinetize.ALREADY_VERIFIED.format("site-1"),
+            RefusalKind.ALREADY_VERIFIED,
+        ),
         (sandbox_coinetize.CODE_NOT_FOUND.format("www.example.com"), RefusalKind.OTHER),
         (sandbox_coinetize.PATHS_NOT_SUPPORTED, RefusalKind.OTHER),
         (sandbox_coinetize.DNS_WEBSITE_REQUIRED, RefusalKind.OTHER),

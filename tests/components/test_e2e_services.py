@@ -630,3 +630,28 @@ async def test_website_refusals(hass: HomeAssistant, sandbox: Sandbox) -> None:
     await call(hass, "unlink_website", entry, subdomain="site-0b5e11")
     websites = await admin(sandbox, "GET", "/coinetize/websites")
     assert "site-0b5e11" not in {w["subdomain"] for w in websites["webmaster"]}
+
+
+async def test_website_verified_elsewhere_is_remembered(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A dns website verified outside Home Assistant is marked verified, not refused."""
+    entry = await set_up(hass, coinetize_entry(sandbox))
+    link = await call(
+        hass,
+        "link_website",
+        entry,
+        website="elsewhere.example.org",
+        link_method="dns",
+        dns_website="www.elsewhere.example.org",
+    )
+    subdomain = link["subdomain"]
+    await admin(sandbox, "POST", f"/coinetize/websites/{subdomain}/publish", {})
+    # The owner verifies on Coinetize's own site: Home Assistant is not told.
+    await entry.runtime_data.client.verify_website(subdomain)
+    assert entry.data[CONF_WEBSITES][subdomain]["verified"] is False
+
+    answer = await call(hass, "verify_website", entry, subdomain=subdomain)
+
+    assert "already verified" in answer["message"]
+    assert entry.data[CONF_WEBSITES][subdomain]["verified"] is True

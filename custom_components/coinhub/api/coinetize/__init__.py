@@ -2,6 +2,7 @@
 
 from .client import (
     DEFAULT_BASE_URL,
+    AlreadyVerifiedError,
     CoinetizeClient,
     PathsRefusedError,
     TimestampRefusedError,
@@ -12,6 +13,7 @@ from .models import ARecord, LinkMethod, LinkResult, MessageResult, Paths, Revie
 __all__ = [
     "DEFAULT_BASE_URL",
     "ARecord",
+    "AlreadyVerifiedError",
     "CoinetizeClient",
     "LinkMethod",
     "LinkResult",

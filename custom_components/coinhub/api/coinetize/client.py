@@ -67,12 +67,17 @@ class TimestampRefusedError(ProviderRefusedError):
     """
 
 
+class AlreadyVerifiedError(ProviderRefusedError):
+    """The website is verified already (perhaps outside this client): nothing to do."""
+
+
 class RefusalKind(Enum):
     """What a provider error message means to the client."""
 
     AUTHENTICATION = auto()
     TIMESTAMP = auto()
     RATE_LIMIT = auto()
+    ALREADY_VERIFIED = auto()
     OTHER = auto()
 
 
@@ -86,6 +91,7 @@ _REFUSAL_PATTERNS: Final = (
         re.compile(r"rate.?limit|too many requests", re.IGNORECASE),
     ),
     (RefusalKind.TIMESTAMP, re.compile(r"timestamp", re.IGNORECASE)),
+    (RefusalKind.ALREADY_VERIFIED, re.compile(r"already verified", re.IGNORECASE)),
     (
         RefusalKind.AUTHENTICATION,
         re.compile(
@@ -381,6 +387,8 @@ class CoinetizeClient:
                 )
             case RefusalKind.TIMESTAMP:
                 return TimestampRefusedError(message)
+            case RefusalKind.ALREADY_VERIFIED:
+                return AlreadyVerifiedError(message)
             case RefusalKind.AUTHENTICATION:
                 return AuthenticationError(
                     f"Coinetize refused the credentials: {message}"
