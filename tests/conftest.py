@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import random
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestServer
 import pytest
 from yarl import URL
@@ -42,6 +43,34 @@ class Sandbox:
             for (name, _method, _route), count in self.context.requests.items()
             if provider is None or name == provider
         )
+
+    def route_count(
+        self, provider: str, fragment: str, method: str | None = None
+    ) -> int:
+        """Count the requests to ``provider`` whose route template holds ``fragment``.
+
+        With ``method``, only the requests of that HTTP method count.
+        """
+        return sum(
+            count
+            for (name, request_method, route), count in self.context.requests.items()
+            if name == provider
+            and fragment in route
+            and (method is None or request_method == method)
+        )
+
+    async def admin(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> Any:
+        """Call the sandbox's admin API and return its JSON answer."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method, self.url.with_path(f"/_admin{path}"), json=body
+            ) as response,
+        ):
+            response.raise_for_status()
+            return await response.json()
 
 
 @pytest.fixture

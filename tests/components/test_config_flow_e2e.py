@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-import json
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -12,7 +11,6 @@ from homeassistant.const import CONF_API_KEY, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.coinhub.api.coinsoftworks import (
     client as coinsoftworks_client_module,
@@ -28,15 +26,14 @@ from custom_components.coinhub.const import (
     DOMAIN,
     Provider,
 )
-from sandbox.app import SEEDS_DIR
 from sandbox.faults import FaultRule
+from tests.components.sandbox_entries import (
+    WEBMASTER,
+    coinetize_entry,
+    jsecoin_entry,
+    seed,
+)
 from tests.conftest import Sandbox
-
-
-def provider_seed(provider: Provider) -> dict[str, Any]:
-    """Return the sandbox's default seed of ``provider``."""
-    seed: dict[str, Any] = json.loads((SEEDS_DIR / f"{provider}.json").read_text())
-    return seed
 
 
 @pytest.fixture
@@ -74,23 +71,9 @@ def jsecoin_account(*, access_level: int, with_history: bool = True) -> dict[str
     """Return the first seeded JSEcoin account with this access level (and history)."""
     return next(
         account
-        for account in provider_seed(Provider.JSECOIN)["accounts"]
+        for account in seed(Provider.JSECOIN)["accounts"]
         if account["access_level"] == access_level
         and (bool(account.get("history")) or not with_history)
-    )
-
-
-def jsecoin_entry(sandbox: Sandbox, account: dict[str, Any]) -> MockConfigEntry:
-    """Return an entry for a seeded JSEcoin account, as the flow creates it."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"JSEcoin {account['uid']}",
-        unique_id=f"jsecoin_{account['uid']}",
-        data={
-            CONF_PROVIDER: "jsecoin",
-            CONF_API_KEY: account["api_key"],
-            CONF_BASE_URL: sandbox.base_url("jsecoin"),
-        },
     )
 
 
@@ -198,7 +181,7 @@ async def test_jsecoin_reauth_with_another_accounts_key(
     """Another account's key is not taken for this entry; the account's own key is."""
     accounts = [
         account
-        for account in provider_seed(Provider.JSECOIN)["accounts"]
+        for account in seed(Provider.JSECOIN)["accounts"]
         if account["access_level"] >= 1 and account.get("history")
     ]
     mine, other = accounts[0], accounts[1]
@@ -222,7 +205,7 @@ async def test_jsecoin_reauth_with_another_accounts_key(
 
 # Coinetize
 
-COINETIZE_USER = provider_seed(Provider.COINETIZE)["users"][0]
+COINETIZE_USER = WEBMASTER
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -282,18 +265,7 @@ async def test_coinetize_reauth(
     hass: HomeAssistant, sandbox: Sandbox, mock_setup_entry: AsyncMock
 ) -> None:
     """Reauthentication checks the new token with the provider before storing it."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Coinetize {COINETIZE_USER['username']}",
-        unique_id=f"coinetize_{COINETIZE_USER['username'].lower()}",
-        data={
-            CONF_PROVIDER: "coinetize",
-            CONF_USERNAME: COINETIZE_USER["username"],
-            CONF_AUTH_TOKEN: "revoked-token",
-            CONF_BASE_URL: sandbox.base_url("coinetize"),
-            "websites": {},
-        },
-    )
+    entry = coinetize_entry(sandbox, COINETIZE_USER, auth_token="revoked-token")
     entry.add_to_hass(hass)
     result = await entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -323,7 +295,7 @@ def coinsoftworks_account() -> dict[str, Any]:
     """Return the first seeded coinsoftworks account that has API access."""
     return next(
         account
-        for account in provider_seed(Provider.COINSOFTWORKS)["accounts"]
+        for account in seed(Provider.COINSOFTWORKS)["accounts"]
         if account.get("api_enabled", True)
     )
 
@@ -338,11 +310,7 @@ def coinsoftworks_credentials(account: dict[str, Any]) -> dict[str, str]:
 
 def coinsoftworks_authentications(sandbox: Sandbox) -> int:
     """Count the authentication requests the coinsoftworks sandbox received."""
-    return sum(
-        count
-        for (name, method, route), count in sandbox.context.requests.items()
-        if name == "coinsoftworks" and method == "POST" and "authentication" in route
-    )
+    return sandbox.route_count("coinsoftworks", "authentication", method="POST")
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -416,7 +384,7 @@ async def test_coinsoftworks_api_access_disabled(
     account = next(
         (
             account
-            for account in provider_seed(Provider.COINSOFTWORKS)["accounts"]
+            for account in seed(Provider.COINSOFTWORKS)["accounts"]
             if account.get("api_enabled") is False
         ),
         None,

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Generator
 from datetime import timedelta
 from decimal import Decimal
-import json
 from typing import Any
 from unittest.mock import patch
 
-import aiohttp
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID, CONF_API_KEY, CONF_USERNAME
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
@@ -30,13 +28,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.coinhub.api.coinetize import CoinetizeClient
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.const import (
-    CONF_ACCESS_TOKEN,
-    CONF_AUTH_TOKEN,
-    CONF_BASE_URL,
     CONF_LOOKUPS,
-    CONF_PROVIDER,
-    CONF_WEBSITES,
-    DOMAIN,
     EVENT_ACTION_FINISHED,
     EVENT_TRANSACTION,
 )
@@ -45,8 +37,16 @@ from custom_components.coinhub.coordinator import (
     COINSOFTWORKS_INTERVAL,
     JSECOIN_BLOCK_INTERVAL,
 )
-from sandbox.app import SEEDS_DIR
 from tests.components.conftest import setup_entry
+from tests.components.sandbox_entries import (
+    ALICE,
+    BOB,
+    WEBMASTER,
+    coinetize_entry,
+    coinsoftworks_entry,
+    jsecoin_entry,
+    seed,
+)
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.usefixtures("fresh_client_registries")
@@ -54,17 +54,7 @@ pytestmark = pytest.mark.usefixtures("fresh_client_registries")
 BLOCK_SECONDS = 30
 
 
-def seed(provider: str) -> dict[str, Any]:
-    """Return the sandbox's default seed of ``provider``."""
-    loaded: dict[str, Any] = json.loads((SEEDS_DIR / f"{provider}.json").read_text())
-    return loaded
-
-
-ALICE = next(a for a in seed("jsecoin")["accounts"] if a["name"] == "alice")
-BOB = next(a for a in seed("jsecoin")["accounts"] if a["name"] == "bob")
-WEBMASTER = seed("coinetize")["users"][0]
 SHOP = seed("coinetize")["websites"][0]
-JOHN = seed("coinsoftworks")["accounts"][0]
 
 BALANCE = "sensor.jsecoin_123_balance"
 LOOKUP = "sensor.jsecoin_123_balance_of_mysite_com"
@@ -86,31 +76,7 @@ async def poll(hass: HomeAssistant, interval: timedelta) -> None:
 
 def alice_entry(sandbox: Sandbox) -> MockConfigEntry:
     """Return Alice's JSEcoin entry, tracking one of her sites."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"JSEcoin {ALICE['uid']}",
-        unique_id=f"jsecoin_{ALICE['uid']}",
-        data={
-            CONF_PROVIDER: "jsecoin",
-            CONF_API_KEY: ALICE["api_key"],
-            CONF_BASE_URL: sandbox.base_url("jsecoin"),
-        },
-        options={CONF_LOOKUPS: ["mysite.com"]},
-    )
-
-
-async def admin(
-    sandbox: Sandbox, method: str, path: str, body: dict[str, Any] | None = None
-) -> Any:
-    """Call the sandbox's admin API and return its JSON answer."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(
-            method, sandbox.url.with_path(f"/_admin{path}"), json=body
-        ) as response,
-    ):
-        response.raise_for_status()
-        return await response.json()
+    return jsecoin_entry(sandbox, ALICE, options={CONF_LOOKUPS: ["mysite.com"]})
 
 
 # JSEcoin
@@ -209,7 +175,7 @@ async def test_jsecoin_mining_reward(
     """A mining reward credited by the provider is one mining event."""
     events = async_capture_events(hass, EVENT_TRANSACTION)
     entry = await setup_entry(hass, alice_entry(sandbox))
-    await admin(sandbox, "POST", "/jsecoin/accounts/alice/mine", {"value": "0.5"})
+    await sandbox.admin("POST", "/jsecoin/accounts/alice/mine", {"value": "0.5"})
     await poll(hass, entry.runtime_data.update_interval)
     assert [(e.data["command"], e.data["value"]) for e in events] == [("mining", 0.5)]
     assert hass.states.get(TRANSACTION).attributes["event_type"] == "mining"
@@ -237,17 +203,7 @@ async def test_coinsoftworks_entities_and_a_pressed_action(
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
     entry = await setup_entry(
         hass,
-        MockConfigEntry(
-            domain=DOMAIN,
-            title=f"coinsoftworks {JOHN['username']}",
-            unique_id=f"coinsoftworks_{JOHN['username'].lower()}",
-            data={
-                CONF_PROVIDER: "coinsoftworks",
-                CONF_API_KEY: JOHN["api_key"],
-                CONF_ACCESS_TOKEN: JOHN["access_token"],
-                CONF_BASE_URL: sandbox.base_url("coinsoftworks"),
-            },
-        ),
+        coinsoftworks_entry(sandbox),
     )
     prefix = "coinsoftworks_johncb5496"
     assert hass.states.get(f"sensor.{prefix}_purchased_plan").state == "Ultimate"
@@ -301,22 +257,14 @@ async def test_coinetize_website_follows_the_provider(
     }
     entry = await setup_entry(
         hass,
-        MockConfigEntry(
-            domain=DOMAIN,
-            title=f"Coinetize {WEBMASTER['username']}",
-            unique_id=f"coinetize_{WEBMASTER['username']}",
-            data={
-                CONF_PROVIDER: "coinetize",
-                CONF_USERNAME: WEBMASTER["username"],
-                CONF_AUTH_TOKEN: WEBMASTER["auth_token"],
-                CONF_BASE_URL: sandbox.base_url("coinetize"),
-                CONF_WEBSITES: {
-                    SHOP["subdomain"]: {**website, "verified": False},
-                    "site-unknown": {
-                        "website": "unknown.example.com",
-                        "link_method": "redirect",
-                        "verified": False,
-                    },
+        coinetize_entry(
+            sandbox,
+            websites={
+                SHOP["subdomain"]: {**website, "verified": False},
+                "site-unknown": {
+                    "website": "unknown.example.com",
+                    "link_method": "redirect",
+                    "verified": False,
                 },
             },
         ),

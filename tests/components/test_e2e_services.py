@@ -11,13 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator
 from decimal import Decimal
-import json
 from typing import Any
 from unittest.mock import patch
 
-import aiohttp
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -29,21 +25,26 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.coinhub import coordinator as coordinator_module
 from custom_components.coinhub.const import (
-    CONF_ACCESS_TOKEN,
     CONF_ALLOW_TRANSFERS,
-    CONF_AUTH_TOKEN,
-    CONF_BASE_URL,
     CONF_DAILY_TRANSFER_LIMIT,
-    CONF_LOOKUPS,
     CONF_MAX_TRANSFER_AMOUNT,
-    CONF_PROVIDER,
     CONF_WEBSITES,
     DOMAIN,
     EVENT_ACTION_FINISHED,
     EVENT_TRANSACTION,
 )
-from sandbox.app import SEEDS_DIR
 from sandbox.faults import FaultRule
+from tests.components.conftest import setup_entry
+from tests.components.sandbox_entries import (
+    ALICE,
+    BOB,
+    WEBMASTER,
+    coinetize_entry,
+    coinsoftworks_entry,
+    jsecoin_entry,
+    seed,
+    transfers_allowed,
+)
 from tests.conftest import Sandbox
 
 BLOCK_SECONDS = 30
@@ -51,87 +52,15 @@ BLOCK_SECONDS = 30
 pytestmark = pytest.mark.usefixtures("fresh_client_registries")
 
 
-def seed(provider: str) -> dict[str, Any]:
-    """Return the sandbox's default seed of ``provider``."""
-    loaded: dict[str, Any] = json.loads((SEEDS_DIR / f"{provider}.json").read_text())
-    return loaded
-
-
-def jsecoin_account(name: str) -> dict[str, Any]:
-    """Return a seeded JSEcoin account by name."""
-    return next(a for a in seed("jsecoin")["accounts"] if a["name"] == name)
-
-
-ALICE = jsecoin_account("alice")
-BOB = jsecoin_account("bob")
-WEBMASTER = seed("coinetize")["users"][0]
-JOHN = seed("coinsoftworks")["accounts"][0]
-
-
-async def admin(
-    sandbox: Sandbox, method: str, path: str, body: dict[str, Any] | None = None
-) -> Any:
-    """Call the sandbox's admin API and return its JSON answer."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(
-            method, sandbox.url.with_path(f"/_admin{path}"), json=body
-        ) as response,
-    ):
-        response.raise_for_status()
-        return await response.json()
-
-
 async def balance(sandbox: Sandbox, name: str) -> Decimal:
     """Return a JSEcoin account's balance as the sandbox holds it."""
-    account = await admin(sandbox, "GET", f"/jsecoin/accounts/{name}")
+    account = await sandbox.admin("GET", f"/jsecoin/accounts/{name}")
     return Decimal(account["balance"])
-
-
-def route_count(sandbox: Sandbox, provider: str, fragment: str) -> int:
-    """Count the requests to ``provider`` whose route template holds ``fragment``."""
-    return sum(
-        count
-        for (name, _method, route), count in sandbox.context.requests.items()
-        if name == provider and fragment in route
-    )
 
 
 def next_block(sandbox: Sandbox) -> None:
     """Move the sandbox past the account lock every JSEcoin write leaves."""
     sandbox.context.clock.advance(BLOCK_SECONDS)
-
-
-async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Add ``entry`` and set it up against the sandbox."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
-
-
-def jsecoin_entry(
-    sandbox: Sandbox, account: dict[str, Any], **options: Any
-) -> MockConfigEntry:
-    """Return an entry of a seeded JSEcoin account; transfers allowed unless told."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"JSEcoin {account['uid']}",
-        unique_id=f"jsecoin_{account['uid']}",
-        data={
-            CONF_PROVIDER: "jsecoin",
-            CONF_API_KEY: account["api_key"],
-            CONF_BASE_URL: sandbox.base_url("jsecoin"),
-        },
-        options={
-            CONF_LOOKUPS: [],
-            CONF_ALLOW_TRANSFERS: True,
-            CONF_MAX_TRANSFER_AMOUNT: 100.0,
-            CONF_DAILY_TRANSFER_LIMIT: 500.0,
-            **options,
-        },
-    )
 
 
 async def call(
@@ -150,7 +79,9 @@ async def call(
 @pytest.fixture
 async def alice(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
     """Alice's JSEcoin account (write access), transfers allowed."""
-    return await set_up(hass, jsecoin_entry(sandbox, ALICE))
+    return await setup_entry(
+        hass, jsecoin_entry(sandbox, ALICE, options=transfers_allowed())
+    )
 
 
 # JSEcoin transfers
@@ -193,8 +124,11 @@ async def test_transfers_refused_before_sending(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:
     """Not allowed, above the single maximum, beyond the daily limit: nothing is sent."""
-    off = await set_up(
-        hass, jsecoin_entry(sandbox, ALICE, **{CONF_ALLOW_TRANSFERS: False})
+    off = await setup_entry(
+        hass,
+        jsecoin_entry(
+            sandbox, ALICE, options=transfers_allowed(**{CONF_ALLOW_TRANSFERS: False})
+        ),
     )
     with pytest.raises(ServiceValidationError) as err:
         await call(
@@ -206,12 +140,14 @@ async def test_transfers_refused_before_sending(
     assert err.value.translation_key == "transfers_not_allowed"
     assert await hass.config_entries.async_remove(off.entry_id)
 
-    limited = await set_up(
+    limited = await setup_entry(
         hass,
         jsecoin_entry(
             sandbox,
             ALICE,
-            **{CONF_MAX_TRANSFER_AMOUNT: 5.0, CONF_DAILY_TRANSFER_LIMIT: 8.0},
+            options=transfers_allowed(
+                **{CONF_MAX_TRANSFER_AMOUNT: 5.0, CONF_DAILY_TRANSFER_LIMIT: 8.0}
+            ),
         ),
     )
     with pytest.raises(ServiceValidationError) as err:
@@ -233,8 +169,8 @@ async def test_transfers_refused_before_sending(
         )
     assert err.value.translation_key == "daily_limit_reached"
 
-    assert route_count(sandbox, "jsecoin", "/transfer/") == 1
-    assert route_count(sandbox, "jsecoin", "/export/") == 0
+    assert sandbox.route_count("jsecoin", "/transfer/") == 1
+    assert sandbox.route_count("jsecoin", "/export/") == 0
     assert await balance(sandbox, "alice") == Decimal("245.5")
 
 
@@ -273,7 +209,7 @@ async def test_lost_answer_reconciled_as_sent(
 
     assert response["status"] == "sent"
     assert "history" in response["notification"]
-    assert route_count(sandbox, "jsecoin", "/transfer/") == 1
+    assert sandbox.route_count("jsecoin", "/transfer/") == 1
     assert await balance(sandbox, "alice") == Decimal("247.5")
     assert await balance(sandbox, "bob") == Decimal(13)
     assert [e.data["reference"] for e in events] == ["lost-1"]
@@ -321,7 +257,7 @@ async def test_lock_waited_out(
     assert response["status"] == "sent"
     assert len(waits) == 1
     assert 0 < waits[0] <= BLOCK_SECONDS
-    assert route_count(sandbox, "jsecoin", "/transfer/") == 3  # one was refused
+    assert sandbox.route_count("jsecoin", "/transfer/") == 3  # one was refused
     assert await balance(sandbox, "bob") == Decimal(12)
 
 
@@ -332,7 +268,9 @@ async def test_coin_code_exported_then_imported(
     hass: HomeAssistant, sandbox: Sandbox, alice: MockConfigEntry
 ) -> None:
     """A coin code carries its value to another account, once."""
-    bob = await set_up(hass, jsecoin_entry(sandbox, BOB))
+    bob = await setup_entry(
+        hass, jsecoin_entry(sandbox, BOB, options=transfers_allowed())
+    )
     exported = await call(hass, "export_coins", alice, amount=5.25)
     coin_code = exported["coin_code"]
     assert exported["notification"] == "Export Successful"
@@ -357,7 +295,7 @@ async def test_get_block(
     hass: HomeAssistant, sandbox: Sandbox, alice: MockConfigEntry
 ) -> None:
     """The current block by default, or the one asked for."""
-    chain = await admin(sandbox, "GET", "/jsecoin/blocks")
+    chain = await sandbox.admin("GET", "/jsecoin/blocks")
     current = await call(hass, "get_block", alice)
     assert current["block_id"] == chain["current_block_id"]
     assert current["open"] is True
@@ -392,20 +330,7 @@ def fast_execution_monitor() -> Generator[None]:
 @pytest.fixture
 async def john(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
     """John's coinsoftworks account."""
-    return await set_up(
-        hass,
-        MockConfigEntry(
-            domain=DOMAIN,
-            title=f"coinsoftworks {JOHN['username']}",
-            unique_id=f"coinsoftworks_{JOHN['username'].lower()}",
-            data={
-                CONF_PROVIDER: "coinsoftworks",
-                CONF_API_KEY: JOHN["api_key"],
-                CONF_ACCESS_TOKEN: JOHN["access_token"],
-                CONF_BASE_URL: sandbox.base_url("coinsoftworks"),
-            },
-        ),
-    )
+    return await setup_entry(hass, coinsoftworks_entry(sandbox))
 
 
 async def finished_events(
@@ -413,7 +338,7 @@ async def finished_events(
 ) -> list[dict[str, Any]]:
     """Move the sandbox on until an execution finished, then let a few polls pass."""
     for _ in range(200):
-        if route_count(sandbox, "coinsoftworks", "/executions/"):
+        if sandbox.route_count("coinsoftworks", "/executions/"):
             break  # the execution started and is being followed
         await asyncio.sleep(0.01)
     sandbox.context.clock.advance(60)
@@ -499,7 +424,7 @@ async def test_execution_refused_before_sending(
         with pytest.raises(ServiceValidationError) as err:
             await call(hass, "execute_action", john, **data)
         assert err.value.translation_key == key
-    assert route_count(sandbox, "coinsoftworks", "/executions/") == 0
+    assert sandbox.route_count("coinsoftworks", "/executions/") == 0
     assert not any(
         method == "POST" and route.count("/") > 2 and "actions" in route
         for (name, method, route) in sandbox.context.requests
@@ -510,27 +435,11 @@ async def test_execution_refused_before_sending(
 # Coinetize
 
 
-def coinetize_entry(sandbox: Sandbox) -> MockConfigEntry:
-    """Return an entry of the seeded Coinetize website owner."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Coinetize {WEBMASTER['username']}",
-        unique_id=f"coinetize_{WEBMASTER['username']}",
-        data={
-            CONF_PROVIDER: "coinetize",
-            CONF_USERNAME: WEBMASTER["username"],
-            CONF_AUTH_TOKEN: WEBMASTER["auth_token"],
-            CONF_BASE_URL: sandbox.base_url("coinetize"),
-            CONF_WEBSITES: {},
-        },
-    )
-
-
 async def test_website_lifecycle(
     hass: HomeAssistant, sandbox: Sandbox, device_registry: dr.DeviceRegistry
 ) -> None:
     """Link (kept across a restart), verify, add and remove a path, review, unlink."""
-    entry = await set_up(hass, coinetize_entry(sandbox))
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
     link = await call(
         hass,
         "link_website",
@@ -540,7 +449,7 @@ async def test_website_lifecycle(
         protocol="https",
     )
     subdomain = link["subdomain"]
-    linked = await admin(sandbox, "GET", f"/coinetize/websites/{subdomain}")
+    linked = await sandbox.admin("GET", f"/coinetize/websites/{subdomain}")
     assert link["verification_code"] == linked["verification_code"]
     assert link["link_verification_filename"] == linked["link_verification_filename"]
     assert (
@@ -561,7 +470,7 @@ async def test_website_lifecycle(
         for device in devices
     )
 
-    await admin(sandbox, "POST", f"/coinetize/websites/{subdomain}/publish", {})
+    await sandbox.admin("POST", f"/coinetize/websites/{subdomain}/publish", {})
     verified = await call(hass, "verify_website", entry, subdomain=subdomain)
     assert verified == {"message": f"Subdomain {subdomain} successfully verified"}
     assert entry.data[CONF_WEBSITES][subdomain]["verified"] is True
@@ -588,7 +497,7 @@ async def test_website_lifecycle(
 
 async def test_dns_website_review(hass: HomeAssistant, sandbox: Sandbox) -> None:
     """A dns website's review names the A record to publish."""
-    entry = await set_up(hass, coinetize_entry(sandbox))
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
     link = await call(
         hass,
         "link_website",
@@ -606,7 +515,7 @@ async def test_dns_website_review(hass: HomeAssistant, sandbox: Sandbox) -> None
 
 async def test_website_refusals(hass: HomeAssistant, sandbox: Sandbox) -> None:
     """The provider's refusals come back translated, without the token."""
-    entry = await set_up(hass, coinetize_entry(sandbox))
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
     link = await call(
         hass, "link_website", entry, website="later.example.com", link_method="redirect"
     )
@@ -628,7 +537,7 @@ async def test_website_refusals(hass: HomeAssistant, sandbox: Sandbox) -> None:
         await call(hass, "website_review", entry, subdomain="site-0b5e11")
     assert err.value.translation_key == "unknown_subdomain"
     await call(hass, "unlink_website", entry, subdomain="site-0b5e11")
-    websites = await admin(sandbox, "GET", "/coinetize/websites")
+    websites = await sandbox.admin("GET", "/coinetize/websites")
     assert "site-0b5e11" not in {w["subdomain"] for w in websites["webmaster"]}
 
 
@@ -636,7 +545,7 @@ async def test_website_verified_elsewhere_is_remembered(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:
     """A dns website verified outside Home Assistant is marked verified, not refused."""
-    entry = await set_up(hass, coinetize_entry(sandbox))
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
     link = await call(
         hass,
         "link_website",
@@ -646,7 +555,7 @@ async def test_website_verified_elsewhere_is_remembered(
         dns_website="www.elsewhere.example.org",
     )
     subdomain = link["subdomain"]
-    await admin(sandbox, "POST", f"/coinetize/websites/{subdomain}/publish", {})
+    await sandbox.admin("POST", f"/coinetize/websites/{subdomain}/publish", {})
     # The owner verifies on Coinetize's own site: Home Assistant is not told.
     await entry.runtime_data.client.verify_website(subdomain)
     assert entry.data[CONF_WEBSITES][subdomain]["verified"] is False

@@ -8,11 +8,8 @@ called or what it means.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import probatio as vol
@@ -20,32 +17,24 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.coinhub.const import (
-    CONF_ACCESS_TOKEN,
-    CONF_ALLOW_TRANSFERS,
-    CONF_AUTH_TOKEN,
-    CONF_BASE_URL,
-    CONF_DAILY_TRANSFER_LIMIT,
-    CONF_LOOKUPS,
-    CONF_MAX_TRANSFER_AMOUNT,
     CONF_PROVIDER,
     DOMAIN,
 )
-from sandbox.app import SEEDS_DIR
+from tests.components.conftest import setup_entry
+from tests.components.sandbox_entries import (
+    ALICE,
+    BOB,
+    JOHN,
+    WEBMASTER,
+    coinetize_entry,
+    coinsoftworks_entry,
+    jsecoin_entry,
+    transfers_allowed,
+)
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.usefixtures("fresh_client_registries")
 
-
-def seed(provider: str) -> dict[str, Any]:
-    """Return the sandbox's default seed of ``provider``."""
-    loaded: dict[str, Any] = json.loads((SEEDS_DIR / f"{provider}.json").read_text())
-    return loaded
-
-
-ALICE = seed("jsecoin")["accounts"][0]
-BOB = seed("jsecoin")["accounts"][1]
-WEBMASTER = seed("coinetize")["users"][0]
-JOHN = seed("coinsoftworks")["accounts"][0]
 
 # Whatever could change which endpoint a URL names, or how it is parsed.
 UNSAFE_TEXT = [
@@ -118,57 +107,6 @@ BAD_PATHS = [
 ]
 
 
-def jsecoin_entry(sandbox: Sandbox) -> MockConfigEntry:
-    """Alice's JSEcoin account, with transfers allowed so only the input can refuse."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"JSEcoin {ALICE['uid']}",
-        unique_id=f"jsecoin_{ALICE['uid']}",
-        data={
-            CONF_PROVIDER: "jsecoin",
-            CONF_API_KEY: ALICE["api_key"],
-            CONF_BASE_URL: sandbox.base_url("jsecoin"),
-        },
-        options={
-            CONF_LOOKUPS: [],
-            CONF_ALLOW_TRANSFERS: True,
-            CONF_MAX_TRANSFER_AMOUNT: 100.0,
-            CONF_DAILY_TRANSFER_LIMIT: 500.0,
-        },
-    )
-
-
-def coinetize_entry(sandbox: Sandbox) -> MockConfigEntry:
-    """The seeded Coinetize website owner."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Coinetize {WEBMASTER['username']}",
-        unique_id=f"coinetize_{WEBMASTER['username']}",
-        data={
-            CONF_PROVIDER: "coinetize",
-            CONF_USERNAME: WEBMASTER["username"],
-            CONF_AUTH_TOKEN: WEBMASTER["auth_token"],
-            CONF_BASE_URL: sandbox.base_url("coinetize"),
-            "websites": {},
-        },
-    )
-
-
-def coinsoftworks_entry(sandbox: Sandbox) -> MockConfigEntry:
-    """The seeded coinsoftworks account."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"coinsoftworks {JOHN['username']}",
-        unique_id=f"coinsoftworks_{JOHN['username'].lower()}",
-        data={
-            CONF_PROVIDER: "coinsoftworks",
-            CONF_API_KEY: JOHN["api_key"],
-            CONF_ACCESS_TOKEN: JOHN["access_token"],
-            CONF_BASE_URL: sandbox.base_url("coinsoftworks"),
-        },
-    )
-
-
 class Accounts:
     """One loaded entry per provider and a website linked through CoinHub."""
 
@@ -182,14 +120,12 @@ class Accounts:
     async def set_up(self) -> None:
         """Set up the three entries and link a verified proxy website."""
         for entry in (
-            jsecoin_entry(self.sandbox),
+            # Transfers allowed, so only the input can refuse.
+            jsecoin_entry(self.sandbox, ALICE, options=transfers_allowed()),
             coinetize_entry(self.sandbox),
             coinsoftworks_entry(self.sandbox),
         ):
-            entry.add_to_hass(self.hass)
-            assert await self.hass.config_entries.async_setup(entry.entry_id)
-            await self.hass.async_block_till_done()
-            assert entry.state is ConfigEntryState.LOADED
+            await setup_entry(self.hass, entry)
             self.entries[entry.data[CONF_PROVIDER]] = entry
         link = await self.hass.services.async_call(
             DOMAIN,
