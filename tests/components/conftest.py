@@ -323,3 +323,16 @@ def fresh_client_registries() -> Generator[None]:
         patch.dict(coinsoftworks_client._TOKEN_CACHES, clear=True),
     ):
         yield
+
+
+async def call_action(
+    hass: HomeAssistant, service: str, entry: MockConfigEntry, /, **data: Any
+) -> Any:
+    """Call a CoinHub action for ``entry`` and return its response."""
+    return await hass.services.async_call(
+        DOMAIN,
+        service,
+        {"config_entry_id": entry.entry_id, **data},
+        blocking=True,
+        return_response=True,
+    )

@@ -39,6 +39,8 @@ def jsecoin_account(name: str) -> dict[str, Any]:
     return next(a for a in seed("jsecoin")["accounts"] if a["name"] == name)
 
 
+# Every JSEcoin write locks the account until the next block.
+BLOCK_SECONDS: float = seed("jsecoin")["block_seconds"]
 ALICE = jsecoin_account("alice")
 BOB = jsecoin_account("bob")
 WEBMASTER = seed("coinetize")["users"][0]

@@ -40,6 +40,7 @@ from custom_components.coinhub.coordinator import (
 from tests.components.conftest import setup_entry
 from tests.components.sandbox_entries import (
     ALICE,
+    BLOCK_SECONDS,
     BOB,
     WEBMASTER,
     coinetize_entry,
@@ -50,8 +51,6 @@ from tests.components.sandbox_entries import (
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.usefixtures("fresh_client_registries")
-
-BLOCK_SECONDS = 30
 
 
 SHOP = seed("coinetize")["websites"][0]

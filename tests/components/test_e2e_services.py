@@ -29,14 +29,14 @@ from custom_components.coinhub.const import (
     CONF_DAILY_TRANSFER_LIMIT,
     CONF_MAX_TRANSFER_AMOUNT,
     CONF_WEBSITES,
-    DOMAIN,
     EVENT_ACTION_FINISHED,
     EVENT_TRANSACTION,
 )
 from sandbox.faults import FaultRule
-from tests.components.conftest import setup_entry
+from tests.components.conftest import call_action, setup_entry
 from tests.components.sandbox_entries import (
     ALICE,
+    BLOCK_SECONDS,
     BOB,
     WEBMASTER,
     coinetize_entry,
@@ -46,8 +46,6 @@ from tests.components.sandbox_entries import (
     transfers_allowed,
 )
 from tests.conftest import Sandbox
-
-BLOCK_SECONDS = 30
 
 pytestmark = pytest.mark.usefixtures("fresh_client_registries")
 
@@ -61,19 +59,6 @@ async def balance(sandbox: Sandbox, name: str) -> Decimal:
 def next_block(sandbox: Sandbox) -> None:
     """Move the sandbox past the account lock every JSEcoin write leaves."""
     sandbox.context.clock.advance(BLOCK_SECONDS)
-
-
-async def call(
-    hass: HomeAssistant, service: str, entry: MockConfigEntry, /, **data: Any
-) -> Any:
-    """Call a CoinHub action for ``entry`` and return its response."""
-    return await hass.services.async_call(
-        DOMAIN,
-        service,
-        {"config_entry_id": entry.entry_id, **data},
-        blocking=True,
-        return_response=True,
-    )
 
 
 @pytest.fixture
@@ -92,7 +77,7 @@ async def test_transfer(
 ) -> None:
     """A transfer moves the amount once and is announced once as a transaction."""
     events = async_capture_events(hass, EVENT_TRANSACTION)
-    response = await call(
+    response = await call_action(
         hass,
         "transfer",
         alice,
@@ -114,7 +99,7 @@ async def test_transfer_to_a_public_key(
     hass: HomeAssistant, sandbox: Sandbox, alice: MockConfigEntry
 ) -> None:
     """A public key is a recipient as good as an e-mail address."""
-    await call(
+    await call_action(
         hass, "transfer", alice, recipient=BOB["public_key"], amount=2, reference="pk"
     )
     assert await balance(sandbox, "bob") == Decimal(12)
@@ -131,12 +116,12 @@ async def test_transfers_refused_before_sending(
         ),
     )
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "transfer", off, recipient=BOB["email"], amount=1, reference="a"
         )
     assert err.value.translation_key == "transfers_not_allowed"
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "export_coins", off, amount=1)
+        await call_action(hass, "export_coins", off, amount=1)
     assert err.value.translation_key == "transfers_not_allowed"
     assert await hass.config_entries.async_remove(off.entry_id)
 
@@ -151,20 +136,20 @@ async def test_transfers_refused_before_sending(
         ),
     )
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "transfer", limited, recipient=BOB["email"], amount=5.5, reference="b"
         )
     assert err.value.translation_key == "amount_above_maximum"
 
-    await call(
+    await call_action(
         hass, "transfer", limited, recipient=BOB["email"], amount=5, reference="c"
     )
     next_block(sandbox)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "export_coins", limited, amount=3.5)
+        await call_action(hass, "export_coins", limited, amount=3.5)
     assert err.value.translation_key == "daily_limit_reached"
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "transfer", limited, recipient=BOB["email"], amount=4, reference="d"
         )
     assert err.value.translation_key == "daily_limit_reached"
@@ -179,7 +164,7 @@ async def test_transfer_refused_by_the_provider(
 ) -> None:
     """The provider's refusal is translated; the refused amount does not count."""
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass,
             "transfer",
             alice,
@@ -202,7 +187,7 @@ async def test_lost_answer_reconciled_as_sent(
         )
     )
     events = async_capture_events(hass, EVENT_TRANSACTION)
-    response = await call(
+    response = await call_action(
         hass, "transfer", alice, recipient=BOB["email"], amount=3, reference="lost-1"
     )
     await hass.async_block_till_done()
@@ -226,7 +211,7 @@ async def test_lost_answer_of_a_transfer_not_applied(
         patch("custom_components.coinhub.transfers.RECHECK_DELAY", 0),
         pytest.raises(HomeAssistantError) as err,
     ):
-        await call(
+        await call_action(
             hass,
             "transfer",
             alice,
@@ -249,8 +234,10 @@ async def test_lock_waited_out(
         sandbox.context.clock.advance(seconds)
 
     alice.runtime_data.client._sleep = wait_on_the_sandbox_clock
-    await call(hass, "transfer", alice, recipient=BOB["email"], amount=1, reference="a")
-    response = await call(
+    await call_action(
+        hass, "transfer", alice, recipient=BOB["email"], amount=1, reference="a"
+    )
+    response = await call_action(
         hass, "transfer", alice, recipient=BOB["email"], amount=1, reference="b"
     )
 
@@ -271,18 +258,18 @@ async def test_coin_code_exported_then_imported(
     bob = await setup_entry(
         hass, jsecoin_entry(sandbox, BOB, options=transfers_allowed())
     )
-    exported = await call(hass, "export_coins", alice, amount=5.25)
+    exported = await call_action(hass, "export_coins", alice, amount=5.25)
     coin_code = exported["coin_code"]
     assert exported["notification"] == "Export Successful"
     assert await balance(sandbox, "alice") == Decimal("245.25")
 
-    imported = await call(hass, "import_coins", bob, coin_code=coin_code)
+    imported = await call_action(hass, "import_coins", bob, coin_code=coin_code)
     assert imported == {"value": 5.25}
     assert await balance(sandbox, "bob") == Decimal("15.25")
 
     next_block(sandbox)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "import_coins", bob, coin_code=coin_code)
+        await call_action(hass, "import_coins", bob, coin_code=coin_code)
     assert err.value.translation_key == "provider_refused"
     assert "Coin Code Used" in str(err.value)
     assert coin_code not in str(err.value)
@@ -296,11 +283,13 @@ async def test_get_block(
 ) -> None:
     """The current block by default, or the one asked for."""
     chain = await sandbox.admin("GET", "/jsecoin/blocks")
-    current = await call(hass, "get_block", alice)
+    current = await call_action(hass, "get_block", alice)
     assert current["block_id"] == chain["current_block_id"]
     assert current["open"] is True
 
-    earlier = await call(hass, "get_block", alice, block=chain["current_block_id"] - 1)
+    earlier = await call_action(
+        hass, "get_block", alice, block=chain["current_block_id"] - 1
+    )
     assert earlier["block_id"] == chain["current_block_id"] - 1
     assert earlier["hash"] == current["previous_hash"]
 
@@ -310,7 +299,7 @@ async def test_get_block_unknown(
 ) -> None:
     """A block from the future is the provider's refusal, translated."""
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "get_block", alice, block=10**9)
+        await call_action(hass, "get_block", alice, block=10**9)
     assert err.value.translation_key == "provider_refused"
 
 
@@ -355,7 +344,7 @@ async def test_execution_completes(
 ) -> None:
     """An action started without waiting ends; its end is announced once."""
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
-    started = await call(
+    started = await call_action(
         hass, "execute_action", john, action="claim mining rewards", wait=False
     )
     assert started["status"] in {"queued", "running"}
@@ -380,7 +369,7 @@ async def test_execution_fails(
     """A failing action is answered as failed when waited for, and announced once."""
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
     running = hass.async_create_task(
-        call(hass, "execute_action", john, action="17", wait=True, timeout=30)
+        call_action(hass, "execute_action", john, action="17", wait=True, timeout=30)
     )
     finished = await finished_events(hass, events, sandbox)
     response = await running
@@ -398,7 +387,7 @@ async def test_execution_with_parameters(
 ) -> None:
     """Parameters travel with the execution; the sandbox accepts them."""
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
-    started = await call(
+    started = await call_action(
         hass,
         "execute_action",
         john,
@@ -422,7 +411,7 @@ async def test_execution_refused_before_sending(
         ({"action": "nope"}, "unknown_action"),
     ):
         with pytest.raises(ServiceValidationError) as err:
-            await call(hass, "execute_action", john, **data)
+            await call_action(hass, "execute_action", john, **data)
         assert err.value.translation_key == key
     assert sandbox.route_count("coinsoftworks", "/executions/") == 0
     assert not any(
@@ -440,7 +429,7 @@ async def test_website_lifecycle(
 ) -> None:
     """Link (kept across a restart), verify, add and remove a path, review, unlink."""
     entry = await setup_entry(hass, coinetize_entry(sandbox))
-    link = await call(
+    link = await call_action(
         hass,
         "link_website",
         entry,
@@ -471,21 +460,25 @@ async def test_website_lifecycle(
     )
 
     await sandbox.admin("POST", f"/coinetize/websites/{subdomain}/publish", {})
-    verified = await call(hass, "verify_website", entry, subdomain=subdomain)
+    verified = await call_action(hass, "verify_website", entry, subdomain=subdomain)
     assert verified == {"message": f"Subdomain {subdomain} successfully verified"}
     assert entry.data[CONF_WEBSITES][subdomain]["verified"] is True
 
-    added = await call(hass, "add_path", entry, subdomain=subdomain, path="/news")
+    added = await call_action(
+        hass, "add_path", entry, subdomain=subdomain, path="/news"
+    )
     assert "/news" in added["enabled_paths"]
-    removed = await call(hass, "remove_path", entry, subdomain=subdomain, path="/news")
+    removed = await call_action(
+        hass, "remove_path", entry, subdomain=subdomain, path="/news"
+    )
     assert "/news" not in removed["enabled_paths"]
     assert "/news" in removed["deleted_paths"]
 
-    review = await call(hass, "website_review", entry, subdomain=subdomain)
+    review = await call_action(hass, "website_review", entry, subdomain=subdomain)
     assert review["a_record"] is None
     assert set(review) == {"a_record", "htaccess_code"}
 
-    unlinked = await call(hass, "unlink_website", entry, subdomain=subdomain)
+    unlinked = await call_action(hass, "unlink_website", entry, subdomain=subdomain)
     assert unlinked == {"message": f"Subdomain {subdomain} unlinked"}
     assert subdomain not in entry.data[CONF_WEBSITES]
     devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
@@ -498,7 +491,7 @@ async def test_website_lifecycle(
 async def test_dns_website_review(hass: HomeAssistant, sandbox: Sandbox) -> None:
     """A dns website's review names the A record to publish."""
     entry = await setup_entry(hass, coinetize_entry(sandbox))
-    link = await call(
+    link = await call_action(
         hass,
         "link_website",
         entry,
@@ -506,7 +499,9 @@ async def test_dns_website_review(hass: HomeAssistant, sandbox: Sandbox) -> None
         link_method="dns",
         dns_website="www.dns.example.org",
     )
-    review = await call(hass, "website_review", entry, subdomain=link["subdomain"])
+    review = await call_action(
+        hass, "website_review", entry, subdomain=link["subdomain"]
+    )
     assert review["a_record"] == {
         "ip_address": seed("coinetize")["server_ip"],
         "website": "www.dns.example.org",
@@ -516,27 +511,27 @@ async def test_dns_website_review(hass: HomeAssistant, sandbox: Sandbox) -> None
 async def test_website_refusals(hass: HomeAssistant, sandbox: Sandbox) -> None:
     """The provider's refusals come back translated, without the token."""
     entry = await setup_entry(hass, coinetize_entry(sandbox))
-    link = await call(
+    link = await call_action(
         hass, "link_website", entry, website="later.example.com", link_method="redirect"
     )
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "verify_website", entry, subdomain=link["subdomain"])
+        await call_action(hass, "verify_website", entry, subdomain=link["subdomain"])
     assert err.value.translation_key == "provider_refused"
     assert "Verification code not found" in str(err.value)
     assert WEBMASTER["auth_token"] not in str(err.value)
     assert entry.data[CONF_WEBSITES][link["subdomain"]]["verified"] is False
 
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "link_website", entry, website="shop.example.com", link_method="proxy"
         )
     assert "already linked" in str(err.value)
 
     # The seeded website was linked outside Home Assistant: only unlinking reaches it.
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "website_review", entry, subdomain="site-0b5e11")
+        await call_action(hass, "website_review", entry, subdomain="site-0b5e11")
     assert err.value.translation_key == "unknown_subdomain"
-    await call(hass, "unlink_website", entry, subdomain="site-0b5e11")
+    await call_action(hass, "unlink_website", entry, subdomain="site-0b5e11")
     websites = await sandbox.admin("GET", "/coinetize/websites")
     assert "site-0b5e11" not in {w["subdomain"] for w in websites["webmaster"]}
 
@@ -546,7 +541,7 @@ async def test_website_verified_elsewhere_is_remembered(
 ) -> None:
     """A dns website verified outside Home Assistant is marked verified, not refused."""
     entry = await setup_entry(hass, coinetize_entry(sandbox))
-    link = await call(
+    link = await call_action(
         hass,
         "link_website",
         entry,
@@ -560,7 +555,7 @@ async def test_website_verified_elsewhere_is_remembered(
     await entry.runtime_data.client.verify_website(subdomain)
     assert entry.data[CONF_WEBSITES][subdomain]["verified"] is False
 
-    answer = await call(hass, "verify_website", entry, subdomain=subdomain)
+    answer = await call_action(hass, "verify_website", entry, subdomain=subdomain)
 
     assert "already verified" in answer["message"]
     assert entry.data[CONF_WEBSITES][subdomain]["verified"] is True

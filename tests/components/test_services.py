@@ -78,6 +78,7 @@ from custom_components.coinhub.const import (
     CONF_WEBSITES,
     DOMAIN,
 )
+from tests.components.conftest import call_action
 
 JSE_API_KEY = "jse-secret-key-do-not-leak-0001"
 COINETIZE_TOKEN = "coinetize-secret-token-do-not-leak"
@@ -277,19 +278,6 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry
     return entry
 
 
-async def call(
-    hass: HomeAssistant, service: str, entry: MockConfigEntry, /, **data: Any
-) -> Any:
-    """Call a CoinHub action for ``entry`` and return its response."""
-    return await hass.services.async_call(
-        DOMAIN,
-        service,
-        {"config_entry_id": entry.entry_id, **data},
-        blocking=True,
-        return_response=True,
-    )
-
-
 def assert_no_secret(err: BaseException) -> None:
     """The message of ``err`` and of what it wraps hold no credential or coin code."""
     texts = [str(err), repr(err), str(err.__cause__), str(err.__context__)]
@@ -356,7 +344,7 @@ async def test_unloaded_entry(
     """An entry that is not loaded is refused before anything is sent."""
     assert await hass.config_entries.async_unload(jse_entry.entry_id)
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "transfer", jse_entry, recipient=RECIPIENT, amount=1, reference="r"
         )
     assert err.value.translation_key == "service_config_entry_not_loaded"
@@ -387,7 +375,7 @@ async def test_wrong_provider(
         if provider == owner:
             continue
         with pytest.raises(ServiceValidationError) as err:
-            await call(hass, action, entry, **data)
+            await call_action(hass, action, entry, **data)
         assert err.value.translation_key == "wrong_provider"
         assert err.value.translation_domain == DOMAIN
     jsecoin_client = entries["jsecoin"].runtime_data.client
@@ -407,7 +395,7 @@ async def test_transfer(
     hass_storage: dict[str, Any],
 ) -> None:
     """A transfer is sent once and its amount written to the persisted ledger."""
-    response = await call(
+    response = await call_action(
         hass,
         "transfer",
         jse_entry,
@@ -427,7 +415,7 @@ async def test_transfer_amount_given_as_text(
     hass: HomeAssistant, jse_entry: MockConfigEntry, jsecoin_client: AsyncMock
 ) -> None:
     """An amount rendered by a template as text is read exactly."""
-    await call(
+    await call_action(
         hass,
         "transfer",
         jse_entry,
@@ -450,7 +438,7 @@ async def test_transfers_not_allowed(
         ("export_coins", {"amount": 1}),
     ):
         with pytest.raises(ServiceValidationError) as err:
-            await call(hass, action, entry, **data)
+            await call_action(hass, action, entry, **data)
         assert err.value.translation_key == "transfers_not_allowed"
     jsecoin_client.transfer.assert_not_called()
     jsecoin_client.export_coins.assert_not_called()
@@ -466,7 +454,7 @@ async def test_transfers_off_by_default(
     )
     await set_up(hass, entry)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "export_coins", entry, amount=1)
+        await call_action(hass, "export_coins", entry, amount=1)
     assert err.value.translation_key == "transfers_not_allowed"
 
 
@@ -475,7 +463,7 @@ async def test_transfer_above_maximum(
 ) -> None:
     """One transfer cannot move more than the largest single transfer."""
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass,
             "transfer",
             jse_entry,
@@ -491,10 +479,12 @@ async def test_transfer_above_maximum(
 async def test_daily_limit(hass: HomeAssistant, jsecoin_client: AsyncMock) -> None:
     """Transfers and exports share the 24-hour limit."""
     entry = await set_up(hass, jsecoin_entry(**{CONF_DAILY_TRANSFER_LIMIT: 150.0}))
-    await call(hass, "transfer", entry, recipient=RECIPIENT, amount=100, reference="a")
-    await call(hass, "export_coins", entry, amount=40)
+    await call_action(
+        hass, "transfer", entry, recipient=RECIPIENT, amount=100, reference="a"
+    )
+    await call_action(hass, "export_coins", entry, amount=40)
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "transfer", entry, recipient=RECIPIENT, amount=10.5, reference="b"
         )
     assert err.value.translation_key == "daily_limit_reached"
@@ -503,7 +493,9 @@ async def test_daily_limit(hass: HomeAssistant, jsecoin_client: AsyncMock) -> No
         "daily_limit": "150",
         "remaining": "10",
     }
-    await call(hass, "transfer", entry, recipient=RECIPIENT, amount=10, reference="c")
+    await call_action(
+        hass, "transfer", entry, recipient=RECIPIENT, amount=10, reference="c"
+    )
     assert jsecoin_client.transfer.await_count == 2
 
 
@@ -513,7 +505,7 @@ async def test_daily_limit_survives_a_restart(
     """What was sent before the entry was unloaded still counts after it is set up."""
     entry = await set_up(hass, jsecoin_entry(**{CONF_DAILY_TRANSFER_LIMIT: 350.0}))
     for reference in ("a", "b", "c"):
-        await call(
+        await call_action(
             hass,
             "transfer",
             entry,
@@ -530,12 +522,14 @@ async def test_daily_limit_survives_a_restart(
     assert hass_storage[ledger_key(entry)] == stored
 
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "transfer", entry, recipient=RECIPIENT, amount=60, reference="d"
         )
     assert err.value.translation_key == "daily_limit_reached"
     assert (err.value.translation_placeholders or {}).get("remaining") == "50"
-    await call(hass, "transfer", entry, recipient=RECIPIENT, amount=50, reference="e")
+    await call_action(
+        hass, "transfer", entry, recipient=RECIPIENT, amount=50, reference="e"
+    )
     assert jsecoin_client.transfer.await_count == 4
 
 
@@ -565,9 +559,9 @@ async def test_ledger_loaded_from_storage(
     }
     await set_up(hass, entry)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "export_coins", entry, amount=50.01)
+        await call_action(hass, "export_coins", entry, amount=50.01)
     assert err.value.translation_key == "daily_limit_reached"
-    await call(hass, "export_coins", entry, amount=50)
+    await call_action(hass, "export_coins", entry, amount=50)
     records = hass_storage[ledger_key(entry)]["data"]["records"]
     assert [record["amount"] for record in records] == ["450", "50"]
 
@@ -578,7 +572,7 @@ async def test_ledger_removed_with_its_entry(
     hass_storage: dict[str, Any],
 ) -> None:
     """The ledger of a removed entry can be deleted."""
-    await call(hass, "export_coins", jse_entry, amount=1)
+    await call_action(hass, "export_coins", jse_entry, amount=1)
     assert ledger_key(jse_entry) in hass_storage
     await transfers.async_remove_ledger(hass, jse_entry.entry_id)
     assert ledger_key(jse_entry) not in hass_storage
@@ -595,7 +589,7 @@ async def test_refused_transfer_does_not_count(
         "Transfer Failed: Insufficient Funds"
     )
     with pytest.raises(ServiceValidationError) as err:
-        await call(
+        await call_action(
             hass, "transfer", jse_entry, recipient=RECIPIENT, amount=100, reference="r"
         )
     assert err.value.translation_key == "provider_refused"
@@ -614,7 +608,7 @@ async def test_transfer_locked_beyond_the_wait(
         "Transfer Failed: Account 123 locked", retry_after=20
     )
     with pytest.raises(HomeAssistantError) as err:
-        await call(
+        await call_action(
             hass, "transfer", jse_entry, recipient=RECIPIENT, amount=1, reference="r"
         )
     assert not isinstance(err.value, ServiceValidationError)
@@ -651,7 +645,7 @@ async def test_concurrent_transfers_are_serialised(
     jsecoin_client.import_coins.side_effect = slow_import
     await asyncio.gather(
         *(
-            call(
+            call_action(
                 hass,
                 "transfer",
                 jse_entry,
@@ -679,7 +673,7 @@ async def test_concurrent_transfers_respect_the_daily_limit(
     entry = await set_up(hass, jsecoin_entry(**{CONF_DAILY_TRANSFER_LIMIT: 250.0}))
     results = await asyncio.gather(
         *(
-            call(
+            call_action(
                 hass,
                 "transfer",
                 entry,
@@ -734,7 +728,7 @@ async def test_lost_transfer_confirmed_from_history(
     with patch.object(
         coordinator, "async_process_history", wraps=coordinator.async_process_history
     ) as process_history:
-        response = await call(
+        response = await call_action(
             hass,
             "transfer",
             jse_entry,
@@ -778,7 +772,7 @@ async def test_lost_transfer_not_in_history(
     jsecoin_client.history.reset_mock()
     jsecoin_client.history.return_value = history
     with pytest.raises(HomeAssistantError) as err:
-        await call(
+        await call_action(
             hass,
             "transfer",
             jse_entry,
@@ -800,7 +794,7 @@ async def test_lost_transfer_found_on_the_second_look(
     jsecoin_client.history.side_effect = lambda: (
         _raise_or_return(next(reads, None)) or lost_transfer_history()
     )
-    response = await call(
+    response = await call_action(
         hass,
         "transfer",
         jse_entry,
@@ -836,7 +830,7 @@ async def test_lost_transfer_to_a_public_key(
         patch.object(transfers, "RECHECK_DELAY", 0.01),
         pytest.raises(HomeAssistantError) as err,
     ):
-        await call(
+        await call_action(
             hass,
             "transfer",
             jse_entry,
@@ -847,7 +841,7 @@ async def test_lost_transfer_to_a_public_key(
     assert err.value.translation_key == "transfer_not_sent"
 
     jsecoin_client.history.side_effect = lambda: history_to(public_key.upper())
-    response = await call(
+    response = await call_action(
         hass, "transfer", jse_entry, recipient=public_key, amount=2.5, reference="pk-1"
     )
     assert response["status"] == "sent"
@@ -860,7 +854,7 @@ async def test_one_history_entry_confirms_one_transfer(
     jsecoin_client.transfer.side_effect = OutcomeUnknownError("answer lost")
     history = lost_transfer_history()
     jsecoin_client.history.side_effect = lambda: history
-    await call(
+    await call_action(
         hass,
         "transfer",
         jse_entry,
@@ -869,7 +863,7 @@ async def test_one_history_entry_confirms_one_transfer(
         reference="invoice-9",
     )
     with pytest.raises(HomeAssistantError) as err:
-        await call(
+        await call_action(
             hass,
             "transfer",
             jse_entry,
@@ -891,7 +885,7 @@ async def test_lost_transfer_history_unreadable(
     jsecoin_client.transfer.side_effect = OutcomeUnknownError("answer lost")
     jsecoin_client.history.side_effect = CannotConnectError("down")
     with pytest.raises(HomeAssistantError) as err:
-        await call(
+        await call_action(
             hass,
             "transfer",
             jse_entry,
@@ -917,7 +911,7 @@ async def test_export_coins(
 ) -> None:
     """The coin code is in the response and nowhere else."""
     caplog.set_level(logging.DEBUG)
-    response = await call(hass, "export_coins", jse_entry, amount=5)
+    response = await call_action(hass, "export_coins", jse_entry, amount=5)
     assert response == {"coin_code": COIN_CODE, "notification": "Export Successful"}
     jsecoin_client.export_coins.assert_awaited_once_with(Decimal(5))
     assert COIN_CODE not in caplog.text
@@ -964,7 +958,7 @@ async def test_export_answer_lost(
     jsecoin_client.export_coins.side_effect = OutcomeUnknownError("answer lost")
     jsecoin_client.history.side_effect = read_history
     with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "export_coins", jse_entry, amount=5)
+        await call_action(hass, "export_coins", jse_entry, amount=5)
     assert err.value.translation_key == key
     assert err.value.translation_placeholders == {"amount": "5"}
     assert_no_secret(err.value)
@@ -978,7 +972,7 @@ async def test_import_coins(
         jse_entry, options={**jse_entry.options, CONF_ALLOW_TRANSFERS: False}
     )
     await hass.async_block_till_done()
-    response = await call(hass, "import_coins", jse_entry, coin_code=COIN_CODE)
+    response = await call_action(hass, "import_coins", jse_entry, coin_code=COIN_CODE)
     assert response == {"value": 5.0}
     jsecoin_client.import_coins.assert_awaited_once_with(COIN_CODE)
 
@@ -991,7 +985,7 @@ async def test_import_coins_used(
         "Transfer Failed: Coin Code Used"
     )
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "import_coins", jse_entry, coin_code=COIN_CODE)
+        await call_action(hass, "import_coins", jse_entry, coin_code=COIN_CODE)
     assert err.value.translation_key == "provider_refused"
     assert_no_secret(err.value)
 
@@ -1003,10 +997,10 @@ async def test_get_block(
     hass: HomeAssistant, jse_entry: MockConfigEntry, jsecoin_client: AsyncMock
 ) -> None:
     """Without a number the current block is read; with one, that block."""
-    response = await call(hass, "get_block", jse_entry)
+    response = await call_action(hass, "get_block", jse_entry)
     jsecoin_client.block.assert_awaited_with(72318)
     assert response == BLOCK.as_dict()
-    await call(hass, "get_block", jse_entry, block=5)
+    await call_action(hass, "get_block", jse_entry, block=5)
     jsecoin_client.block.assert_awaited_with(5)
 
 
@@ -1047,7 +1041,7 @@ async def test_provider_errors_translated(
     """Each client error becomes its translated Home Assistant error."""
     jse_entry.runtime_data.client.import_coins.side_effect = error
     with pytest.raises(error_type) as err:
-        await call(hass, "import_coins", jse_entry, coin_code=COIN_CODE)
+        await call_action(hass, "import_coins", jse_entry, coin_code=COIN_CODE)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == key
     assert str(err.value)  # the message is translated, not empty
@@ -1061,7 +1055,7 @@ async def test_refused_credentials_start_reauth(
     """Refused credentials are translated and ask the user to reauthenticate."""
     jsecoin_client.block.side_effect = AuthenticationError("API key not recognized")
     with pytest.raises(HomeAssistantError) as err:
-        await call(hass, "get_block", jse_entry, block=1)
+        await call_action(hass, "get_block", jse_entry, block=1)
     assert err.value.translation_key == "provider_auth_failed"
     assert str(err.value).startswith("JSEcoin refused the account's credentials.")
     assert_no_secret(err.value)
@@ -1093,7 +1087,7 @@ async def test_execute_action(
     with patch.object(
         coordinator, "async_execute", AsyncMock(return_value=finished)
     ) as execute:
-        response = await call(
+        response = await call_action(
             hass, "execute_action", csw_entry, action=wanted, timeout=30
         )
     assert response == {
@@ -1114,7 +1108,7 @@ async def test_execute_action_with_parameters(
     with patch.object(
         coordinator, "async_execute", AsyncMock(return_value=queued)
     ) as execute:
-        response = await call(
+        response = await call_action(
             hass,
             "execute_action",
             csw_entry,
@@ -1158,7 +1152,7 @@ async def test_execute_action_refused(
 ) -> None:
     """Unknown and disabled actions and missing parameters are refused before sending."""
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "execute_action", csw_entry, **data)
+        await call_action(hass, "execute_action", csw_entry, **data)
     assert err.value.translation_key == key
     assert err.value.translation_placeholders == placeholders
     csw_entry.runtime_data.client.execute_action.assert_not_called()
@@ -1177,7 +1171,7 @@ async def test_execute_action_provider_error(
         ),
         pytest.raises(ServiceValidationError) as err,
     ):
-        await call(hass, "execute_action", csw_entry, action="12")
+        await call_action(hass, "execute_action", csw_entry, action="12")
     assert err.value.translation_placeholders == {
         "provider": "coinsoftworks",
         "notification": "Action 12 is disabled",
@@ -1203,7 +1197,7 @@ async def test_link_website(
     coinetize_client.link_website.return_value = LinkResult(
         "site-new", "code-new", "coinetize-new"
     )
-    response = await call(
+    response = await call_action(
         hass,
         "link_website",
         ctz_entry,
@@ -1233,7 +1227,7 @@ async def test_verify_website(
     hass: HomeAssistant, ctz_entry: MockConfigEntry, coinetize_client: AsyncMock
 ) -> None:
     """A verified website is remembered as verified."""
-    response = await call(
+    response = await call_action(
         hass, "verify_website", ctz_entry, subdomain=LINKED_SUBDOMAIN, v_file="proof"
     )
     assert response == {"message": "Subdomain verified"}
@@ -1245,11 +1239,13 @@ async def test_unlink_website(
     hass: HomeAssistant, ctz_entry: MockConfigEntry, coinetize_client: AsyncMock
 ) -> None:
     """An unlinked website is forgotten; one linked elsewhere may be unlinked too."""
-    response = await call(hass, "unlink_website", ctz_entry, subdomain=LINKED_SUBDOMAIN)
+    response = await call_action(
+        hass, "unlink_website", ctz_entry, subdomain=LINKED_SUBDOMAIN
+    )
     assert response == {"message": "Subdomain unlinked"}
     assert LINKED_SUBDOMAIN not in ctz_entry.data[CONF_WEBSITES]
 
-    await call(hass, "unlink_website", ctz_entry, subdomain="site-elsewhere")
+    await call_action(hass, "unlink_website", ctz_entry, subdomain="site-elsewhere")
     coinetize_client.unlink_website.assert_awaited_with("site-elsewhere")
 
 
@@ -1257,11 +1253,11 @@ async def test_paths(
     hass: HomeAssistant, ctz_entry: MockConfigEntry, coinetize_client: AsyncMock
 ) -> None:
     """Adding and removing a path answer the website's paths."""
-    added = await call(
+    added = await call_action(
         hass, "add_path", ctz_entry, subdomain=LINKED_SUBDOMAIN, path="/blog"
     )
     assert added == {"enabled_paths": ["/shop", "/blog"], "deleted_paths": []}
-    removed = await call(
+    removed = await call_action(
         hass, "remove_path", ctz_entry, subdomain=LINKED_SUBDOMAIN, path="/blog"
     )
     assert removed == {"enabled_paths": ["/shop"], "deleted_paths": ["/blog"]}
@@ -1295,7 +1291,7 @@ async def test_website_review(
     """The review answers the A record (or none) and the .htaccess code."""
     coinetize_client.review.return_value = review
     assert (
-        await call(hass, "website_review", ctz_entry, subdomain=LINKED_SUBDOMAIN)
+        await call_action(hass, "website_review", ctz_entry, subdomain=LINKED_SUBDOMAIN)
         == expected
     )
 
@@ -1318,7 +1314,7 @@ async def test_unknown_subdomain(
 ) -> None:
     """A subdomain this entry did not link is refused before anything is sent."""
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, action, ctz_entry, subdomain="site-elsewhere", **data)
+        await call_action(hass, action, ctz_entry, subdomain="site-elsewhere", **data)
     assert err.value.translation_key == "unknown_subdomain"
     assert err.value.translation_placeholders == {"subdomains": LINKED_SUBDOMAIN}
     for method in ("verify_website", "add_path", "remove_path", "review"):
@@ -1333,7 +1329,7 @@ async def test_coinetize_refusal(
         f"Verification code not found on {LINKED_SUBDOMAIN}"
     )
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "verify_website", ctz_entry, subdomain=LINKED_SUBDOMAIN)
+        await call_action(hass, "verify_website", ctz_entry, subdomain=LINKED_SUBDOMAIN)
     assert (err.value.translation_placeholders or {}).get("provider") == "Coinetize"
     assert ctz_entry.data[CONF_WEBSITES][LINKED_SUBDOMAIN]["verified"] is False
     assert_no_secret(err.value)
