@@ -64,10 +64,10 @@ class HomeAssistant:
             return await response.json()
 
     async def wait_until_up(self) -> None:
-        """Wait for the HTTP API to answer."""
+        """Wait for the frontend, which comes after onboarding's API."""
         while True:
             try:
-                await self.call("GET", "/api/onboarding")
+                await self.call("GET", "/manifest.json")
             except aiohttp.ClientError, RuntimeError:
                 await asyncio.sleep(0.5)
             else:
@@ -75,9 +75,7 @@ class HomeAssistant:
 
     async def onboard_or_log_in(self) -> bool:
         """Finish onboarding with the demo user, or log in; True when onboarded now."""
-        steps = {
-            s["step"]: s["done"] for s in await self.call("GET", "/api/onboarding")
-        }
+        steps = await self._onboarding_steps()
         onboarding = not steps.get("user", True)
         if onboarding:
             answer = await self.call(
@@ -112,6 +110,14 @@ class HomeAssistant:
                 {"client_id": self.client_id, "redirect_uri": self.client_id},
             )
         return onboarding
+
+    async def _onboarding_steps(self) -> dict[str, bool]:
+        """Return which onboarding steps are done; all of them once onboarded."""
+        async with self.session.get(self.url.with_path("/api/onboarding")) as response:
+            if response.status == 404:  # onboarded: the onboarding API is gone
+                return {}
+            response.raise_for_status()
+            return {step["step"]: step["done"] for step in await response.json()}
 
     async def _log_in(self) -> str:
         flow = await self.call(
@@ -306,7 +312,9 @@ async def provision_jsecoin(hass: HomeAssistant, sandbox: Sandbox) -> None:
     print(f"  tracking {', '.join(account['lookups'])}", flush=True)
 
 
-async def provision_coinetize(hass: HomeAssistant, sandbox: Sandbox) -> None:
+async def provision_coinetize(
+    hass: HomeAssistant, sandbox: Sandbox, sandbox_seed: Path
+) -> None:
     """Add the first user, make its websites visible and link, verify one more."""
     seed = sandbox.seed("coinetize")
     user = seed["users"][0]
@@ -342,6 +350,13 @@ async def provision_coinetize(hass: HomeAssistant, sandbox: Sandbox) -> None:
     await hass.service(DOMAIN, "verify_website", target)
     await hass.service(DOMAIN, "add_path", target | {"path": DEMO_PATH})
     print(f"  linked and verified {DEMO_WEBSITE} ({subdomain})", flush=True)
+    # The sandbox keeps nothing when it stops, but Home Assistant keeps the link: give
+    # the sandbox's next starts a seed that has the website.
+    websites = await sandbox.call("GET", "/coinetize/websites")
+    seed["websites"] = [site for sites in websites.values() for site in sites]
+    await asyncio.to_thread(
+        sandbox_seed.write_text, json.dumps({"coinetize": seed}, indent=2)
+    )
 
 
 async def provision_coinsoftworks(hass: HomeAssistant, sandbox: Sandbox) -> None:
@@ -392,18 +407,29 @@ async def show_dashboard_first(hass: HomeAssistant) -> None:
 
 
 async def start_demo_action(hass: HomeAssistant) -> None:
-    """Press the demo action's button, so the last action status has a value."""
-    states = await hass.call("GET", "/api/states")
-    button = next(
-        s["entity_id"]
-        for s in states
-        if s["entity_id"].startswith("button.")
-        and s["attributes"].get("friendly_name", "").endswith(DEMO_ACTION)
-    )
+    """Press the demo action's button, so the last action status has a value.
+
+    After a restart the button comes once CoinHub's entries are set up again.
+    """
+    while True:
+        states = await hass.call("GET", "/api/states")
+        button = next(
+            (
+                s["entity_id"]
+                for s in states
+                if s["entity_id"].startswith("button.")
+                and s["state"] != "unavailable"
+                and s["attributes"].get("friendly_name", "").endswith(DEMO_ACTION)
+            ),
+            None,
+        )
+        if button is not None:
+            break
+        await asyncio.sleep(0.5)
     await hass.call("POST", "/api/services/button/press", {"entity_id": button})
 
 
-async def provision(hass_url: URL, sandbox_url: URL) -> None:
+async def provision(hass_url: URL, sandbox_url: URL, sandbox_seed: Path) -> None:
     """Do every step, then print where to go and how to log in."""
     started = time.monotonic()
     async with aiohttp.ClientSession() as session:
@@ -414,7 +440,7 @@ async def provision(hass_url: URL, sandbox_url: URL) -> None:
             print("CoinHub demo: onboarded the demo user", flush=True)
         await show_dashboard_first(hass)
         await provision_jsecoin(hass, sandbox)
-        await provision_coinetize(hass, sandbox)
+        await provision_coinetize(hass, sandbox, sandbox_seed)
         await provision_coinsoftworks(hass, sandbox)
         await expose_to_assist(hass)
         await start_demo_action(hass)
@@ -435,10 +461,20 @@ def main() -> None:
     parser.add_argument("--hass", type=URL, required=True, help="Home Assistant URL")
     parser.add_argument("--sandbox", type=URL, required=True, help="sandbox URL")
     parser.add_argument(
+        "--sandbox-seed",
+        type=Path,
+        required=True,
+        help="where to write the seed that restarts the sandbox with the demo's website",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=300, help="give up after this many seconds"
     )
     args = parser.parse_args()
-    asyncio.run(asyncio.wait_for(provision(args.hass, args.sandbox), args.timeout))
+    asyncio.run(
+        asyncio.wait_for(
+            provision(args.hass, args.sandbox, args.sandbox_seed), args.timeout
+        )
+    )
 
 
 if __name__ == "__main__":
