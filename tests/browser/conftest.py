@@ -179,6 +179,67 @@ def _read_output(process: subprocess.Popen[str], demo: Demo) -> None:
         demo.output.append(line)
 
 
+class DemoProcess:
+    """``scripts/demo`` run as the README says, in ``folder`` on free ports."""
+
+    def __init__(self, folder: Path) -> None:
+        """Choose the ports; nothing runs yet."""
+        self.folder = folder
+        self.port, self.sandbox_port = _free_port(), _free_port()
+        self.process: subprocess.Popen[str] | None = None
+        self.demo = Demo(self.url, f"http://127.0.0.1:{self.sandbox_port}")
+
+    @property
+    def url(self) -> str:
+        """Return Home Assistant's address."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Demo:
+        """Start the demo and wait until it says it is ready; return it logged in."""
+        self.demo = Demo(self.url, self.demo.sandbox_url)
+        env = os.environ | {
+            "COINHUB_DEMO_DIR": str(self.folder),
+            "COINHUB_DEMO_PORT": str(self.port),
+            "COINHUB_SANDBOX_PORT": str(self.sandbox_port),
+            "COINHUB_DEMO_LIVE_SECONDS": str(LIVE_SECONDS),
+        }
+        started = time.monotonic()
+        self.process = subprocess.Popen(  # noqa: S603 - the repository's own script
+            [str(ROOT / "scripts" / "demo")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(
+            target=_read_output, args=(self.process, self.demo), daemon=True
+        ).start()
+        while not any("CoinHub demo ready" in line for line in self.demo.output):
+            if (
+                self.process.poll() is not None
+                or time.monotonic() - started > STARTUP_SECONDS
+            ):
+                self.stop()
+                pytest.fail("the demo did not start:\n" + "".join(self.demo.output))
+            time.sleep(0.2)
+        self.demo.started_in = time.monotonic() - started
+        self.demo.log_in()
+        return self.demo
+
+    def stop(self) -> int:
+        """Press Ctrl+C (the signal reaches the whole group); return the exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """Start ``scripts/demo`` on free ports in a temporary folder; stop it with Ctrl+C."""
@@ -187,45 +248,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         running.log_in()
         yield running
         return
-    port, sandbox_port = _free_port(), _free_port()
-    demo = Demo(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}")
-    env = os.environ | {
-        "COINHUB_DEMO_DIR": str(tmp_path_factory.mktemp("demo")),
-        "COINHUB_DEMO_PORT": str(port),
-        "COINHUB_SANDBOX_PORT": str(sandbox_port),
-        "COINHUB_DEMO_LIVE_SECONDS": str(LIVE_SECONDS),
-    }
-    started = time.monotonic()
-    process = subprocess.Popen(  # noqa: S603 - the repository's own script
-        [str(ROOT / "scripts" / "demo")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    reader = threading.Thread(target=_read_output, args=(process, demo), daemon=True)
-    reader.start()
+    demo_process = DemoProcess(tmp_path_factory.mktemp("demo"))
     try:
-        while not any("CoinHub demo ready" in line for line in demo.output):
-            if (
-                process.poll() is not None
-                or time.monotonic() - started > STARTUP_SECONDS
-            ):
-                pytest.fail("the demo did not start:\n" + "".join(demo.output))
-            time.sleep(0.2)
-        demo.started_in = time.monotonic() - started
-        demo.log_in()
-        yield demo
+        yield demo_process.start()
     finally:
-        # What Ctrl+C does in the terminal: the signal reaches the whole group.
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        reader.join(timeout=5)
+        demo_process.stop()
 
 
 @pytest.fixture(scope="session")
