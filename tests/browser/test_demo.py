@@ -11,7 +11,7 @@ import time
 from playwright.sync_api import Locator, Page, expect
 import pytest
 
-from .conftest import DEMO_PASSWORD, Demo, screenshot, seed
+from .conftest import DEMO_PASSWORD, ROOT, Demo, screenshot, seed
 
 BALANCE = "sensor.jsecoin_balance"
 TRANSACTION = "event.jsecoin_transaction"
@@ -144,11 +144,23 @@ def test_the_automation_editor_starts_automations_from_coinhub_devices(
     screenshot(page, "automation-editor.png")
 
 
-@pytest.mark.skip(reason="CoinHub's device triggers are not there yet")
 def test_the_automation_editor_lists_coinhub_device_triggers(
     demo: Demo, page: Page
 ) -> None:
-    """Pick the JSEcoin device in a device trigger: CoinHub's triggers are offered."""
+    if not (ROOT / "custom_components" / "coinhub" / "device_trigger.py").exists():
+        pytest.skip("CoinHub has no device triggers yet")
+    devices = demo.websocket({"type": "config/device_registry/list"})
+    device = next(d for d in devices if d["name"] == "JSEcoin")
+    triggers = demo.websocket(
+        {"type": "device_automation/trigger/list", "device_id": device["id"]}
+    )
+    assert any(trigger["domain"] == "coinhub" for trigger in triggers)
+    page.goto(f"{demo.url}/config/automation/edit/new")
+    page.get_by_role("button", name="Add trigger").click()
+    page.get_by_text("Services", exact=True).click()
+    page.get_by_text("JSEcoin", exact=True).first.click()
+    # The device's own triggers are offered beside its entities' ones.
+    expect(page.get_by_text("Device", exact=True).first).to_be_visible()
 
 
 def test_downloaded_diagnostics_hold_no_demo_secret(demo: Demo, page: Page) -> None:
