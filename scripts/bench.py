@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 import platform
 import random
+import socket
 import statistics
 import sys
 import tempfile
@@ -180,9 +181,64 @@ class Sandbox:
 
     async def mine(self, session: aiohttp.ClientSession, account: str) -> None:
         """Credit ``account`` a mining reward: its balance moves, its history grows."""
-        url = self.url.with_path(f"/_admin/jsecoin/accounts/{account}/mine")
-        async with session.post(url, json={"value": 0.001}) as response:
-            response.raise_for_status()
+        await mine(session, self.url, account)
+
+
+class ChildSandbox:
+    """The same sandbox in a child process, for the event-loop stall and the memory.
+
+    In this process the sandbox would serialise a long history on the same loop and
+    in the same heap as the integration; in its own process it cannot add to either.
+    """
+
+    def __init__(self, seed: dict[str, Any], seed_file: Path) -> None:
+        """Keep the seed; :meth:`start` starts the process."""
+        self._seed, self._seed_file = seed, seed_file
+        self._process: asyncio.subprocess.Process | None = None
+        self.url = URL()
+
+    async def start(self) -> None:
+        """Start ``python -m sandbox`` on a free loopback port and wait until it answers."""
+        self._seed_file.write_text(json.dumps(self._seed))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self._process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "sandbox", "--host", "127.0.0.1"),
+            *("--port", str(port), "--seed-file", str(self._seed_file)),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self.url = URL(f"http://127.0.0.1:{port}/")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+        raise RuntimeError("the sandbox process did not start")
+
+    async def close(self) -> None:
+        """Stop the process."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+
+    def base_url(self, provider: str) -> str:
+        """Return the base URL of ``provider``."""
+        return str(self.url.with_path(PREFIXES[provider]))
+
+
+async def mine(session: aiohttp.ClientSession, sandbox_url: URL, account: str) -> None:
+    """Credit ``account`` a mining reward: its balance moves, its history grows."""
+    url = sandbox_url.with_path(f"/_admin/jsecoin/accounts/{account}/mine")
+    async with session.post(url, json={"value": 0.001}) as response:
+        response.raise_for_status()
 
 
 def jsecoin_account(
@@ -290,7 +346,9 @@ def config_entry(
     )
 
 
-def jsecoin_entry(sandbox: Sandbox, account: dict[str, Any]) -> ConfigEntry:
+def jsecoin_entry(
+    sandbox: Sandbox | ChildSandbox, account: dict[str, Any]
+) -> ConfigEntry:
     """Return the entry of a benchmark JSEcoin account, watching all its lookups."""
     return config_entry(
         "jsecoin",
@@ -431,10 +489,6 @@ class Case:
     wall_ms: float
     floor_wall_ms: float
     wall_ratio: float
-    stall_ms: float | None = None
-    floor_stall_ms: float | None = None
-    peak_mib: float | None = None
-    floor_peak_mib: float | None = None
 
 
 @dataclass
@@ -446,6 +500,8 @@ class Bench:
     session: aiohttp.ClientSession
     repeats: int
     cases: list[Case] = field(default_factory=list)
+    stalls: list[Isolated] = field(default_factory=list)
+    last_sent: list[RecordedRequest] = field(default_factory=list)
 
     async def add(self, entry: ConfigEntry) -> ConfigEntry:
         """Set the entry up and lift its client's own rate limit."""
@@ -467,8 +523,6 @@ class Bench:
         entries: list[ConfigEntry],
         *,
         prepare: Callable[[], Awaitable[object]] | None = None,
-        stall: bool = False,
-        memory: bool = False,
     ) -> Case:
         """Measure one poll round of ``entries`` (concurrently) against its floor."""
         coordinators = [coordinator_of(entry) for entry in entries]
@@ -507,28 +561,7 @@ class Bench:
                 s.wall / max(f.wall, 1e-9) for s, f, _r in pairs
             ),
         )
-        if stall or memory:
-            if prepare is not None:
-                await prepare()
-            start = len(self.sandbox.recorded)
-            if stall:
-                result.stall_ms = _ms(await worst_stall(refresh))
-            else:
-                await refresh()
-            sent = self.sandbox.recorded[start:]
-
-            async def floor() -> None:
-                await replay(self.session, self.sandbox.url, sent)
-
-            if stall:
-                result.floor_stall_ms = _ms(await worst_stall(floor))
-            if memory:
-                if prepare is not None:  # the same work again: new again, same size
-                    await prepare()
-                start = len(self.sandbox.recorded)
-                result.peak_mib = await peak_memory(refresh) / 2**20
-                sent = self.sandbox.recorded[start:]
-                result.floor_peak_mib = await peak_memory(floor) / 2**20
+        self.last_sent = pairs[-1][2]
         self.cases.append(result)
         print(f"  measured {group}: {name}", file=sys.stderr, flush=True)
         return result
@@ -620,23 +653,80 @@ async def entries(bench: Bench, sizes: Sizes) -> None:
     await bench.remove(*fleet)
 
 
-async def histories(bench: Bench, sizes: Sizes) -> None:
+async def histories(bench: Bench, sizes: Sizes, child: ChildSandbox) -> None:
     """JSEcoin refreshes at each history size: nothing changed, and one new entry."""
     for count in sizes.histories:
         name = f"history{count}"
         entry = await bench.add(jsecoin_entry(bench.sandbox, account(bench, name)))
-        await bench.case(
-            "history", f"{count:,} entries, nothing changed", [entry], stall=True
-        )
+        await bench.case("history", f"{count:,} entries, nothing changed", [entry])
+        unchanged = bench.last_sent
         await bench.case(
             "history",
             f"{count:,} entries, one new entry",
             [entry],
             prepare=lambda name=name: bench.sandbox.mine(bench.session, name),
-            stall=True,
-            memory=True,
         )
+        changed = bench.last_sent
         await bench.remove(entry)
+        await isolated(
+            bench, child, name=name, count=count, unchanged=unchanged, changed=changed
+        )
+
+
+@dataclass(slots=True)
+class Isolated:
+    """Stall and memory of refreshes against the sandbox in a child process."""
+
+    name: str
+    stall_ms: float
+    floor_stall_ms: float
+    peak_mib: float | None = None
+    floor_peak_mib: float | None = None
+
+
+async def isolated(
+    bench: Bench,
+    child: ChildSandbox,
+    *,
+    name: str,
+    count: int,
+    unchanged: list[RecordedRequest],
+    changed: list[RecordedRequest],
+) -> None:
+    """Measure the worst stall and the peak memory of this process only.
+
+    The floor sends the requests the same refresh sent to the in-process sandbox.
+    """
+    entry = await bench.add(jsecoin_entry(child, account(bench, name)))
+    coordinator = coordinator_of(entry)
+
+    async def refresh() -> None:
+        await coordinator.async_refresh()
+        if not coordinator.last_update_success:
+            raise RuntimeError(f"{name}: a refresh failed")
+
+    async def floor(sent: list[RecordedRequest]) -> None:
+        await replay(bench.session, child.url, sent)
+
+    bench.stalls.append(
+        Isolated(
+            f"{count:,} entries, nothing changed",
+            _ms(await worst_stall(refresh)),
+            _ms(await worst_stall(lambda: floor(unchanged))),
+        )
+    )
+    await mine(bench.session, child.url, name)
+    result = Isolated(
+        f"{count:,} entries, one new entry",
+        _ms(await worst_stall(refresh)),
+        _ms(await worst_stall(lambda: floor(changed))),
+    )
+    await mine(bench.session, child.url, name)
+    result.peak_mib = await peak_memory(refresh) / 2**20
+    result.floor_peak_mib = await peak_memory(lambda: floor(changed)) / 2**20
+    bench.stalls.append(result)
+    await bench.remove(entry)
+    print(f"  measured stall and memory: {count:,} entries", file=sys.stderr)
 
 
 @dataclass(slots=True)
@@ -806,7 +896,11 @@ def _requests(case: Case) -> str:
 
 
 def report(
-    meta: dict[str, Any], cases: list[Case], setups: list[Setup], day: list[Day]
+    meta: dict[str, Any],
+    cases: list[Case],
+    stalls: list[Isolated],
+    setups: list[Setup],
+    day: list[Day],
 ) -> str:
     """Return every figure as Markdown tables."""
     out = [
@@ -848,8 +942,8 @@ def report(
         "",
         (
             f"Worst event-loop stall (heartbeat every {HEARTBEAT_SECONDS * 1000:g} ms) "
-            "and peak memory (tracemalloc peak above the start, Python allocations of "
-            "the whole process, sandbox included):"
+            "and peak memory (tracemalloc: the peak of Python allocations above the "
+            "start), this process only: here the sandbox runs in a child process:"
         ),
         "",
         table(
@@ -864,8 +958,7 @@ def report(
                     if c.peak_mib is None or not c.floor_peak_mib
                     else f"{c.peak_mib / c.floor_peak_mib:.2f}x",
                 ]
-                for c in cases
-                if c.stall_ms is not None and c.floor_stall_ms is not None
+                for c in stalls
             ],
             [
                 "case",
@@ -930,7 +1023,8 @@ def report(
 async def run(sizes: Sizes, mode: str) -> dict[str, Any]:
     """Start everything, run every scenario, return the figures."""
     started = time.perf_counter()
-    sandbox = Sandbox(sandbox_seed(sizes))
+    seed = sandbox_seed(sizes)
+    sandbox = Sandbox(seed)
     await sandbox.start()
     with tempfile.TemporaryDirectory(prefix="coinhub-bench-") as config_dir:
         hass = await start_home_assistant(Path(config_dir))
@@ -942,7 +1036,12 @@ async def run(sizes: Sizes, mode: str) -> dict[str, Any]:
                 await providers(bench)
                 await lookups(bench, sizes)
                 await entries(bench, sizes)
-                await histories(bench, sizes)
+                child = ChildSandbox(seed, Path(config_dir) / "sandbox-seed.json")
+                await child.start()
+                try:
+                    await histories(bench, sizes, child)
+                finally:
+                    await child.close()
                 day = await days(bench, sizes)
             finally:
                 await hass.async_stop(force=True)
@@ -957,15 +1056,16 @@ async def run(sizes: Sizes, mode: str) -> dict[str, Any]:
         "repeats": sizes.repeats,
         "day_hours": sizes.day_hours,
         "heartbeat_ms": HEARTBEAT_SECONDS * 1000,
-        "memory": "tracemalloc peak above the start of the refresh",
+        "memory": "tracemalloc peak above the start of the refresh, this process only",
         "seconds": time.perf_counter() - started,
     }
     return {
         "meta": meta,
         "cases": [asdict(c) for c in bench.cases],
+        "stall_and_memory": [asdict(c) for c in bench.stalls],
         "setup": [asdict(s) for s in setups],
         "day": [asdict(d) for d in day],
-        "table": report(meta, bench.cases, setups, day),
+        "table": report(meta, bench.cases, bench.stalls, setups, day),
     }
 
 
