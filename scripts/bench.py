@@ -1,9 +1,11 @@
 """Measure CoinHub in a real Home Assistant against the sandbox, next to the floor.
 
 Run with ``scripts/bench`` (``--quick`` for the small sizes CI uses, ``--json PATH`` for
-where the figures go). Everything runs in this one process: a ``HomeAssistant`` instance
-with a temporary config directory (no test plugin, no asyncio debug, no coverage) and
-the sandbox on 127.0.0.1 with every rate limit lifted, so CPU is measured, not waiting.
+where the figures go). A ``HomeAssistant`` instance with a temporary config directory
+(no test plugin, no asyncio debug, no coverage) and the sandbox on 127.0.0.1 with every
+rate limit lifted, so CPU is measured, not waiting, run in this process; the sandbox on
+a thread of its own, whose CPU is left out. The event-loop stall and the memory are
+measured against a copy of the sandbox in a child process.
 
 The floor of a refresh is the same HTTP requests, recorded as the sandbox received them
 and sent again at once with a bare ``aiohttp.ClientSession`` and ``json.loads``. Each
