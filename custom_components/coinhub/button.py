@@ -8,17 +8,10 @@ from typing import Any, Final, override
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.coinsoftworks import Action
-from .api.exceptions import (
-    AuthenticationError,
-    CoinHubError,
-    OutcomeUnknownError,
-    RateLimitedError,
-)
-from .const import DOMAIN, Provider
+from .const import Provider
 from .coordinator import (
     CoinHubConfigEntry,
     CoinHubCoordinator,
@@ -30,20 +23,10 @@ from .entity import (
     CoinHubEntityDescription,
     async_add_coinhub_entities,
 )
+from .errors import translated_errors
 
 # One press at a time: each press has a side effect on the provider.
 PARALLEL_UPDATES = 1
-
-# A press does not wait for the execution; this only bounds the (unused) wait.
-PRESS_TIMEOUT: Final = 60.0
-
-# Client errors, most specific first, and the translation key of their message.
-PRESS_ERRORS: Final[tuple[tuple[type[CoinHubError], str], ...]] = (
-    (AuthenticationError, "auth_failed"),
-    (RateLimitedError, "rate_limited"),
-    (OutcomeUnknownError, "action_outcome_unknown"),
-    (CoinHubError, "action_not_started"),
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +39,7 @@ class CoinHubButtonEntityDescription(ButtonEntityDescription, CoinHubEntityDescr
 
 async def _run_action(coordinator: CoinsoftworksCoordinator, action: Action) -> None:
     """Execute the action once; its execution is followed in the background."""
-    await coordinator.async_execute(action, None, wait=False, timeout=PRESS_TIMEOUT)
+    await coordinator.async_execute(action, None)
 
 
 BUTTONS: Final[dict[Provider, tuple[CoinHubButtonEntityDescription, ...]]] = {
@@ -95,17 +78,5 @@ class CoinHubButtonEntity(CoinHubEntity[CoinHubCoordinator[Any]], ButtonEntity):
     @override
     async def async_press(self) -> None:
         """Run the button's action; a provider error becomes a translated error."""
-        try:
+        async with translated_errors(self.coordinator, self.translation_placeholders):
             await self.entity_description.press_fn(self.coordinator, self.source)
-        except CoinHubError as err:
-            if isinstance(err, AuthenticationError):
-                self.coordinator.config_entry.async_start_reauth(self.hass)
-            key = next(key for error, key in PRESS_ERRORS if isinstance(err, error))
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=key,
-                translation_placeholders={
-                    **self.coordinator.translation_placeholders,
-                    **(self.translation_placeholders or {}),
-                },
-            ) from None

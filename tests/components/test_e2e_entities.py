@@ -188,7 +188,8 @@ async def test_jsecoin_mining_reward(
 def quick_monitor() -> Generator[None]:
     """Read executions at short pauses: the sandbox's clock is moved instead."""
     with patch(
-        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0.01
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0.01,
     ):
         yield
 

@@ -23,7 +23,6 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.coinhub import coordinator as coordinator_module
 from custom_components.coinhub.const import (
     CONF_ALLOW_TRANSFERS,
     CONF_DAILY_TRANSFER_LIMIT,
@@ -32,6 +31,7 @@ from custom_components.coinhub.const import (
     EVENT_ACTION_FINISHED,
     EVENT_TRANSACTION,
 )
+from custom_components.coinhub.coordinator import coinsoftworks as coordinator_module
 from sandbox.faults import FaultRule
 from tests.components.conftest import call_action, setup_entry
 from tests.components.sandbox_entries import (
