@@ -30,11 +30,12 @@ PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class CoinHubButtonEntityDescription(ButtonEntityDescription, CoinHubEntityDescription):
+class CoinHubButtonEntityDescription[CoordinatorT: CoinHubCoordinator[Any], SourceT](
+    ButtonEntityDescription, CoinHubEntityDescription[CoordinatorT, SourceT]
+):
     """A CoinHub button: what pressing it does with the entity's source."""
 
-    # Receives the provider's own coordinator and the entity's source.
-    press_fn: Callable[[Any, Any], Awaitable[Any]]
+    press_fn: Callable[[CoordinatorT, SourceT], Awaitable[None]]
 
 
 async def _run_action(coordinator: CoinsoftworksCoordinator, action: Action) -> None:
@@ -42,11 +43,11 @@ async def _run_action(coordinator: CoinsoftworksCoordinator, action: Action) -> 
     await coordinator.async_execute(action, None)
 
 
-BUTTONS: Final[dict[Provider, tuple[CoinHubButtonEntityDescription, ...]]] = {
+BUTTONS: Final[dict[Provider, tuple[CoinHubButtonEntityDescription[Any, Any], ...]]] = {
     Provider.JSECOIN: (),
     Provider.COINETIZE: (),
     Provider.COINSOFTWORKS: (
-        CoinHubButtonEntityDescription(
+        CoinHubButtonEntityDescription[CoinsoftworksCoordinator, Action](
             key="run_action",
             translation_key="run_action",
             collection=RUNNABLE_ACTIONS,
@@ -73,7 +74,7 @@ async def async_setup_entry(
 class CoinHubButtonEntity(CoinHubEntity[CoinHubCoordinator[Any]], ButtonEntity):
     """A button that runs something on the provider once per press."""
 
-    entity_description: CoinHubButtonEntityDescription
+    entity_description: CoinHubButtonEntityDescription[Any, Any]
 
     @override
     async def async_press(self) -> None:
