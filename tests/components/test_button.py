@@ -106,7 +106,7 @@ async def test_press_errors_translated(
     assert raised.value.translation_key == key
     assert raised.value.translation_placeholders["action"] == "Claim mining rewards"
     message = str(raised.value)
-    assert "Claim mining rewards" in message or "coinsoftworks" in message
+    assert "coinsoftworks JohnCB5496" in message  # the account it happened to
     for secret in CREDENTIALS:
         assert secret not in message
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)

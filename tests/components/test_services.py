@@ -1068,6 +1068,20 @@ async def test_refused_credentials_start_reauth(
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
 
 
+async def test_key_without_read_access_starts_reauth(
+    hass: HomeAssistant, jse_entry: MockConfigEntry, jsecoin_client: AsyncMock
+) -> None:
+    """A key that cannot even read asks for a new key, as a poll refused so does."""
+    jsecoin_client.block.side_effect = AccessLevelError("no read", required_level=1)
+    with pytest.raises(HomeAssistantError) as err:
+        await call_action(hass, "get_block", jse_entry, block=1)
+    assert err.value.translation_key == "access_level"
+    assert err.value.translation_placeholders["level"] == "1"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
 # coinsoftworks
 
 
