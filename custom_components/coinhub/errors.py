@@ -63,66 +63,65 @@ INPUT_PLACEHOLDERS: Final[Mapping[str, Mapping[str, str]]] = {
 }
 
 
-def _input_key(err: Any) -> str:
-    field_name: str = err.field
-    return (
-        f"invalid_{field_name}" if field_name in INPUT_PLACEHOLDERS else "invalid_input"
-    )
+def _input_key(err: InvalidInputError) -> str:
+    if err.field in INPUT_PLACEHOLDERS:
+        return f"invalid_{err.field}"
+    return "invalid_input"
 
 
-def _input_placeholders(err: Any) -> Mapping[str, str]:
+def _input_placeholders(err: InvalidInputError) -> Mapping[str, str]:
     return INPUT_PLACEHOLDERS.get(err.field, {"field": err.field})
 
 
-def _no_placeholders(err: Any) -> Mapping[str, str]:
+def _no_placeholders(err: CoinHubError) -> Mapping[str, str]:
     return {}
 
 
-def _never(err: Any) -> bool:
+def _never(err: CoinHubError) -> bool:
     return False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ErrorRule:
+class ErrorRule[E: CoinHubError]:
     """What one kind of client error means to Home Assistant."""
 
-    error: type[CoinHubError]
-    key: str | Callable[[Any], str]
+    error: type[E]
+    key: str | Callable[[E], str]
     """Translation key of the ``exceptions`` section (or how to pick it)."""
-    placeholders: Callable[[Any], Mapping[str, str]] = _no_placeholders
+    placeholders: Callable[[E], Mapping[str, str]] = _no_placeholders
     """Placeholders the error adds to the account's (``provider``, ``account``)."""
     user_error: bool = False
     """The user can fix the request: a ``ServiceValidationError``."""
-    reauth: Callable[[Any], bool] = _never
+    reauth: Callable[[E], bool] = _never
     """The stored credentials are at fault: the entry is reauthenticated."""
     form_error: str | None = None
     """The config flow's form error; ``None`` shows "unknown" and logs the error."""
 
-    def translation_key(self, err: CoinHubError) -> str:
+    def translation_key(self, err: E) -> str:
         """Return the translation key of ``err``."""
         return self.key if isinstance(self.key, str) else self.key(err)
 
 
 # Most specific first: the first rule whose error type matches applies.
-ERROR_RULES: Final[tuple[ErrorRule, ...]] = (
-    ErrorRule(
+ERROR_RULES: Final[tuple[ErrorRule[Any], ...]] = (
+    ErrorRule[InvalidInputError](
         error=InvalidInputError,
         key=_input_key,
         placeholders=_input_placeholders,
         user_error=True,
     ),
-    ErrorRule(
+    ErrorRule[AccountLockedError](
         error=AccountLockedError,
         key="account_locked",
         placeholders=lambda err: {"seconds": f"{err.retry_after:g}"},
     ),
-    ErrorRule(
+    ErrorRule[ProviderRefusedError](
         error=ProviderRefusedError,
         key="provider_refused",
         placeholders=lambda err: {"notification": err.notification},
         user_error=True,
     ),
-    ErrorRule(
+    ErrorRule[AccessLevelError](
         error=AccessLevelError,
         key=KEY_ACCESS_LEVEL,
         placeholders=lambda err: {
@@ -135,22 +134,24 @@ ERROR_RULES: Final[tuple[ErrorRule, ...]] = (
         ),
         form_error="no_read_access",
     ),
-    ErrorRule(
+    ErrorRule[AuthenticationError](
         error=AuthenticationError,
         key="auth_failed",
         reauth=lambda err: True,
         form_error="invalid_auth",
     ),
-    ErrorRule(error=RateLimitedError, key=KEY_RATE_LIMITED, form_error="rate_limited"),
-    ErrorRule(error=OutcomeUnknownError, key="outcome_unknown"),
-    ErrorRule(
+    ErrorRule[RateLimitedError](
+        error=RateLimitedError, key=KEY_RATE_LIMITED, form_error="rate_limited"
+    ),
+    ErrorRule[OutcomeUnknownError](error=OutcomeUnknownError, key="outcome_unknown"),
+    ErrorRule[CannotConnectError](
         error=CannotConnectError, key="cannot_connect", form_error="cannot_connect"
     ),
-    ErrorRule(error=CoinHubError, key="provider_error"),
+    ErrorRule[CoinHubError](error=CoinHubError, key="provider_error"),
 )
 
 
-def rule_for(err: CoinHubError) -> ErrorRule:
+def rule_for(err: CoinHubError) -> ErrorRule[Any]:
     """Return the rule of a client error."""
     return next(rule for rule in ERROR_RULES if isinstance(err, rule.error))
 
