@@ -314,6 +314,14 @@ async def test_actions_registered_once_without_entries(hass: HomeAssistant) -> N
     assert len(registered) == 11
 
 
+def test_only_reading_actions_are_for_everyone() -> None:
+    """Every action that changes an account is marked for administrators."""
+    readers = {
+        name for name, definition in services.ACTIONS.items() if not definition.admin
+    }
+    assert readers == {"get_block", "website_review"}
+
+
 async def test_actions_described(hass: HomeAssistant) -> None:
     """Every action is described with its fields; each names its account."""
     assert await async_setup_component(hass, DOMAIN, {})
