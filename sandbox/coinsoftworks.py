@@ -218,6 +218,9 @@ class Account:
     actions: dict[str, Action] = field(default_factory=dict)
     executions: dict[str, ExecutionRecord] = field(default_factory=dict)
     auth_count: int = 0
+    # Calls refused for a missing, unknown or expired bearer: a client that keeps its
+    # token right never causes one.
+    refused_bearers: int = 0
     last_auth_at: float | None = None
     recent_requests: deque[float] = field(default_factory=deque)
 
@@ -328,6 +331,7 @@ class CoinsoftworksState:
             or bearer.api_key != account.api_key
             or self.clock.now() >= bearer.expires_at
         ):
+            account.refused_bearers += 1
             raise RefusalError(401, BEARER_REFUSED)
         self.count_request(account)
         return account
@@ -433,6 +437,7 @@ class CoinsoftworksState:
             "settings_list": dict(account.settings_list),
             "api_enabled": account.api_enabled,
             "auth_count": account.auth_count,
+            "refused_bearers": account.refused_bearers,
             "live_tokens": self.live_tokens(account),
             "actions": [action.as_dict() for action in account.actions.values()],
             "executions": [

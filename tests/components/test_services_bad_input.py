@@ -33,9 +33,6 @@ from tests.components.sandbox_entries import (
 )
 from tests.conftest import Sandbox
 
-pytestmark = pytest.mark.usefixtures("fresh_client_registries")
-
-
 # Whatever could change which endpoint a URL names, or how it is parsed.
 UNSAFE_TEXT = [
     "a/b",

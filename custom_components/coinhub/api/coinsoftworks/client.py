@@ -3,8 +3,8 @@
 The account's simple access token (``1_…``) buys a bearer token at
 ``POST {base}/authentication/{api_key}``; every other call carries
 ``Authorization: Bearer …``. Authenticating too often is refused (HTTP 429), so the
-bearer is kept in a :class:`TokenCache` until shortly before it expires, and one cache
-is shared by every client of the same account (:func:`token_cache_for`).
+bearer is kept in a :class:`TokenCache` until shortly before it expires. Every client
+of one account should share one cache: the caller keeps it and hands it in.
 
 The API key is a path segment, so every URL carries it: no URL and no aiohttp
 exception (which may quote one) ever becomes part of an error message. Neither do the
@@ -17,7 +17,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-import hashlib
 import json
 import logging
 import re
@@ -83,7 +82,7 @@ class _Issued:
 
 
 class TokenCache:
-    """The bearer token of one account, shared by every client of that account.
+    """The bearer token of one account, for every client of that account.
 
     A token is reused until ``refresh_margin`` seconds before it expires. Its lifetime
     is measured against the server's clock (its ``Date`` header), so a local clock that
@@ -95,9 +94,13 @@ class TokenCache:
         self,
         *,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        """Refresh ``refresh_margin`` seconds before expiry; ``clock`` is the local time."""
+        """Refresh ``refresh_margin`` seconds before expiry; ``clock`` is the local time.
+
+        Without ``clock`` the cache reads :func:`time.time` at each call (not once at
+        import), so a test clock that replaces it is followed.
+        """
         self._refresh_margin = refresh_margin
         self._clock = clock
         self._token: BearerToken | None = None
@@ -109,12 +112,15 @@ class TokenCache:
         """Tell whether a token is held, never the token."""
         return f"TokenCache(holds_token={self._token is not None})"
 
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else time.time()
+
     def fresh_token(self, issuer: str) -> BearerToken | None:
         """Return the held token if ``issuer`` (a base URL) issued it and it is fresh."""
         if (
             self._token is not None
             and self._issuer == issuer
-            and self._clock() < self._refresh_at
+            and self._now() < self._refresh_at
         ):
             return self._token
         return None
@@ -163,7 +169,7 @@ class TokenCache:
         return issued.token
 
     def _store(self, issuer: str, issued: _Issued) -> None:
-        now = self._clock()
+        now = self._now()
         server_now = issued.server_time if issued.server_time is not None else now
         lifetime = issued.token.expiration.timestamp() - server_now
         # A token shorter-lived than twice the margin is used for half its life.
@@ -176,19 +182,6 @@ def _retrieve_exception(future: asyncio.Future[BearerToken]) -> None:
     """Mark a failed authentication as seen when every caller has gone away."""
     if not future.cancelled():
         future.exception()
-
-
-_TOKEN_CACHES: dict[str, TokenCache] = {}
-
-
-def token_cache_for(api_key: str, access_token: str) -> TokenCache:
-    """Return the one token cache of an account, created on first use.
-
-    The registry is keyed by a hash of the credentials, never by the secrets, so the
-    bearer obtained while a config flow checks the credentials is reused by the entry.
-    """
-    fingerprint = hashlib.sha256(f"{api_key}\x00{access_token}".encode()).hexdigest()
-    return _TOKEN_CACHES.setdefault(fingerprint, TokenCache())
 
 
 class _BearerRefusedError(CoinHubError):

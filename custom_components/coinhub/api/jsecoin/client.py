@@ -19,7 +19,6 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
-import hashlib
 import math
 import re
 import time
@@ -64,7 +63,6 @@ MAIN_BALANCE_LOOKUP: Final = "0"
 
 MIN_AMOUNT: Final = Decimal("0.000001")
 AMOUNT_DECIMALS: Final = 8
-DEFAULT_DAILY_LIMIT: Final = Decimal(2000)
 RATE_LIMIT_REQUESTS: Final = 500
 RATE_LIMIT_WINDOW: Final = 900.0
 DEFAULT_LOCK_WAIT_LIMIT: Final = 60.0
@@ -118,9 +116,13 @@ class RequestBudget:
         requests: int = RATE_LIMIT_REQUESTS,
         window: float = RATE_LIMIT_WINDOW,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        """Allow ``requests`` per ``window`` seconds, measured with ``clock``."""
+        """Allow ``requests`` per ``window`` seconds, measured with ``clock``.
+
+        Without ``clock`` the budget reads :func:`time.monotonic` at each call (not
+        once at import), so a test clock that replaces it is followed.
+        """
         if requests < 1 or window <= 0:
             raise ValueError("a budget needs at least one request per positive window")
         self.requests = requests
@@ -136,10 +138,13 @@ class RequestBudget:
             f"remaining={self.remaining})"
         )
 
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else time.monotonic()
+
     @property
     def remaining(self) -> int:
         """How many requests may be sent right now."""
-        now = self._clock()
+        now = self._now()
         if now < self._held_until:
             return 0
         self._forget_before(now - self.window)
@@ -147,7 +152,7 @@ class RequestBudget:
 
     def acquire(self) -> None:
         """Count one request, or raise :class:`RateLimitedError` when none is left."""
-        now = self._clock()
+        now = self._now()
         if now < self._held_until:
             raise self._exhausted(self._held_until - now)
         self._forget_before(now - self.window)
@@ -157,7 +162,7 @@ class RequestBudget:
 
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds``: the provider itself said it is throttling."""
-        self._held_until = max(self._held_until, self._clock() + seconds)
+        self._held_until = max(self._held_until, self._now() + seconds)
 
     def _forget_before(self, start: float) -> None:
         while self._sent and self._sent[0] <= start:
@@ -170,17 +175,6 @@ class RequestBudget:
             f"try again in {retry_after} seconds",
             retry_after=retry_after,
         )
-
-
-# One budget per API key (keyed by a hash: the registry never holds a raw key), so
-# every client of an account — config flow, coordinator, actions — shares the limit.
-_BUDGETS: dict[str, RequestBudget] = {}
-
-
-def budget_for_key(api_key: str) -> RequestBudget:
-    """Return the request budget shared by every client using ``api_key``."""
-    digest = hashlib.sha256(api_key.encode()).hexdigest()
-    return _BUDGETS.setdefault(digest, RequestBudget())
 
 
 def format_amount(amount: Decimal | float | str) -> str:
@@ -285,8 +279,9 @@ THREAD_PARSE_ENTRIES = 1000
 class JSEcoinClient:
     """Calls to the JSEcoin API for the account of one API key.
 
-    The session is injected and never closed here. Requests count against the key's
-    shared :class:`RequestBudget` (``budget_for_key``) unless another budget is given.
+    The session is injected and never closed here. Requests count against ``budget``:
+    every client of one key should share one (the caller keeps it), else each client
+    starts a fresh one.
     ``sleep`` is how the client waits out an account lock (injectable for tests).
     """
 
@@ -312,7 +307,7 @@ class JSEcoinClient:
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
-        self._budget = budget if budget is not None else budget_for_key(api_key)
+        self._budget = budget if budget is not None else RequestBudget()
         self._lock_wait_limit = lock_wait_limit
         self._sleep = sleep
 
