@@ -26,17 +26,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
 import hashlib
 import hmac
 import math
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .app import SandboxContext
+from .context import SandboxContext, date_from_clock
 
 LINK_METHODS: Final = ("dns", "proxy", "redirect")
 PATH_METHODS: Final = frozenset({"proxy", "redirect"})
@@ -470,11 +468,7 @@ def create_apps(context: SandboxContext) -> tuple[web.Application, web.Applicati
     for endpoint, (method, operation) in ENDPOINTS.items():
         api.router.add_route(method, endpoint, _handler(state, endpoint, operation))
 
-    async def server_date(request: web.Request, response: web.StreamResponse) -> None:
-        # aiohttp stamps the real time; the provider's clock is the sandbox clock.
-        response.headers["Date"] = formatdate(context.clock.now(), usegmt=True)
-
-    api.on_response_prepare.append(server_date)
+    date_from_clock(api, context.clock)
     return api, _admin_app(state)
 
 

@@ -32,15 +32,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import formatdate
 import hmac
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .app import SandboxContext
+from .context import SandboxContext, date_from_clock, json_object
 
 ACCESS_TOKEN_HEADER: Final = "X-SIMPLE-API-ACCESS-TOKEN"  # noqa: S105 - a header name
 DEFAULT_TOKEN_TTL: Final = 3600.0
@@ -504,11 +502,7 @@ def create_apps(context: SandboxContext) -> tuple[web.Application, web.Applicati
     api.router.add_post("/actions/{api_key}/{action_id}", _answer(execute))
     api.router.add_get("/executions/{api_key}/{execution_id}", _answer(execution))
 
-    async def server_date(request: web.Request, response: web.StreamResponse) -> None:
-        # aiohttp stamps the real time; the provider's clock is the sandbox clock.
-        response.headers["Date"] = formatdate(context.clock.now(), usegmt=True)
-
-    api.on_response_prepare.append(server_date)
+    date_from_clock(api, context.clock)
     return api, _admin_app(state)
 
 
@@ -522,15 +516,6 @@ def _admin_app(state: CoinsoftworksState) -> web.Application:
         if account is None:
             raise web.HTTPNotFound(text="unknown account")
         return account
-
-    async def json_object(request: web.Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        return body
 
     @routes.get("/accounts")
     async def list_accounts(request: web.Request) -> web.Response:
