@@ -28,10 +28,10 @@ import aiohttp
 from yarl import URL
 
 from .._http import (
+    Call,
+    ProviderClient,
     decode_json_object,
-    is_answer_lost,
     join_url,
-    refuse_resend,
     retry_after_seconds,
     safe_segment,
 )
@@ -39,10 +39,8 @@ from ..exceptions import (
     AccessLevelError,
     AccountLockedError,
     AuthenticationError,
-    CannotConnectError,
     CoinHubError,
     InvalidInputError,
-    OutcomeUnknownError,
     ProviderRefusedError,
     RateLimitedError,
 )
@@ -276,7 +274,7 @@ THREAD_DECODE_BYTES = 256 * 1024
 THREAD_PARSE_ENTRIES = 1000
 
 
-class JSEcoinClient:
+class JSEcoinClient(ProviderClient):
     """Calls to the JSEcoin API for the account of one API key.
 
     The session is injected and never closed here. Requests count against ``budget``:
@@ -303,17 +301,20 @@ class JSEcoinClient:
             raise InvalidInputError(
                 "api_key", "must not contain whitespace or control characters"
             )
-        self._session = session
+        super().__init__(session, base_url=base_url, request_timeout=request_timeout)
         self._api_key = api_key
-        self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._budget = budget if budget is not None else RequestBudget()
         self._lock_wait_limit = lock_wait_limit
         self._sleep = sleep
 
+    provider = "JSEcoin"
+
     def __repr__(self) -> str:
         """Name the server, never the key."""
         return f"JSEcoinClient(base_url={self._base_url!r})"
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._api_key,)
 
     @property
     def budget(self) -> RequestBudget:
@@ -388,56 +389,24 @@ class JSEcoinClient:
                     raise
                 await self._sleep(locked.retry_after)
                 waited += locked.retry_after
-        try:
-            return parse(body)
-        except CannotConnectError as err:
-            # The provider said "success": the write happened, but we cannot tell
-            # what it handed out.
-            raise OutcomeUnknownError(
-                f"JSEcoin applied /{segments[0]}/ but its answer was incomplete: {err}"
-            ) from None
+        return self._parsed(Call(f"/{segments[0]}/", writes=True), parse, body)
 
     async def _send(
         self, segments: tuple[str, ...], *, writes: bool, secret: str | None = None
     ) -> dict[str, Any]:
-        endpoint = segments[0]
+        call = Call(f"/{segments[0]}/", writes)
         url = URL(join_url(self._base_url, segments, trailing_slash=True), encoded=True)
         self._budget.acquire()
-        headers = {"Authorization": self._api_key}
-        try:
-            if writes:
-                async with self._session.get(
-                    url,
-                    headers=headers,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                    middlewares=(refuse_resend,),
-                ) as response:
-                    return await self._answer(endpoint, response, writes, secret)
-            async with self._session.get(
-                url, headers=headers, timeout=self._timeout
-            ) as response:
-                return await self._answer(endpoint, response, writes, secret)
-        except CoinHubError:
-            raise
-        # Chained errors carry the URL and request details: never keep them.
-        except (aiohttp.ClientError, TimeoutError) as err:
-            sent = not isinstance(err, aiohttp.ConnectionTimeoutError)
-            if writes and sent and is_answer_lost(err):
-                raise OutcomeUnknownError(
-                    f"JSEcoin /{endpoint}/ was sent but its answer was lost "
-                    f"({type(err).__name__}); it may have been applied"
-                ) from None
-            raise CannotConnectError(
-                f"Cannot reach JSEcoin for /{endpoint}/ ({type(err).__name__})"
-            ) from None
+
+        async def read(response: aiohttp.ClientResponse) -> dict[str, Any]:
+            return await self._answer(call, response, secret)
+
+        return await self._request(
+            "GET", url, call, read, headers={"Authorization": self._api_key}
+        )
 
     async def _answer(
-        self,
-        endpoint: str,
-        response: aiohttp.ClientResponse,
-        writes: bool,
-        secret: str | None,
+        self, call: Call, response: aiohttp.ClientResponse, secret: str | None
     ) -> dict[str, Any]:
         status = response.status
         if status == 429:
@@ -446,11 +415,6 @@ class JSEcoinClient:
             raise RateLimitedError(
                 "JSEcoin is refusing requests for now (too many requests)",
                 retry_after=retry_after,
-            )
-        if 300 <= status < 400:
-            # Redirects are never followed for a write; a read would have followed it.
-            raise CannotConnectError(
-                f"JSEcoin redirected /{endpoint}/ (HTTP {status}); check the base URL"
             )
         raw = await response.read()
         body = (
@@ -462,16 +426,7 @@ class JSEcoinClient:
             raise self._refusal(body, status, secret)
         if body is not None and status == 200 and body.get("success") in {1, "1"}:
             return body
-        # A write that reached a server which then failed, or answered 200 with garbage,
-        # may have been applied; a 4xx without a JSEcoin body (wrong URL) was not.
-        if writes and not 400 <= status < 500:
-            raise OutcomeUnknownError(
-                f"JSEcoin answered /{endpoint}/ with an unreadable body "
-                f"(HTTP {status}); it may have been applied"
-            )
-        raise CannotConnectError(
-            f"JSEcoin answered /{endpoint}/ with an unreadable body (HTTP {status})"
-        )
+        raise self._unreadable(call, status)
 
     def _refusal(
         self, body: Mapping[str, Any], status: int, secret: str | None
@@ -493,15 +448,3 @@ class JSEcoinClient:
         if status == 401 or _KEY_REFUSED.search(notification):
             return AuthenticationError(f"JSEcoin refused the API key: {notification}")
         return ProviderRefusedError(notification)
-
-    def _scrubbed(self, notification: Any, secret: str | None) -> str:
-        """Return the notification as text, never echoing a secret back."""
-        text = (
-            notification
-            if isinstance(notification, str) and notification
-            else "unknown error"
-        )
-        for value in (self._api_key, secret):
-            if value:
-                text = text.replace(value, "***")
-        return text[:500]
