@@ -162,7 +162,7 @@ class ProviderClient:
 
     def _secrets(self) -> Iterable[str]:
         """Return every credential an answer must never echo into an error."""
-        return ()
+        raise NotImplementedError
 
     async def _request[T](
         self, method: str, url: URL, call: Call, read: Reader[T], **options: Any

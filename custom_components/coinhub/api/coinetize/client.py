@@ -129,6 +129,8 @@ class CoinetizeClient(ProviderClient):
     answer is lost they raise :class:`OutcomeUnknownError`.
     """
 
+    provider = "Coinetize"
+
     def __init__(
         self,
         session: aiohttp.ClientSession,
@@ -143,8 +145,6 @@ class CoinetizeClient(ProviderClient):
         self._username = _checked_text("username", username)
         self._auth_token = _checked_text("auth_token", auth_token)
         self._clock_offset = 0.0
-
-    provider = "Coinetize"
 
     def _secrets(self) -> tuple[str, ...]:
         return (self._auth_token,)

@@ -199,6 +199,10 @@ class CoinsoftworksClient(ProviderClient):
     lost it raises :class:`OutcomeUnknownError`.
     """
 
+    provider = "coinsoftworks"
+    lost_write = "the action may have started"
+    message_limit = _MAX_MESSAGE_LENGTH
+
     def __init__(
         self,
         session: aiohttp.ClientSession,
@@ -215,10 +219,6 @@ class CoinsoftworksClient(ProviderClient):
         self._key_segment = safe_segment("api_key", api_key)
         self._access_token = _checked_access_token(access_token)
         self._tokens = token_cache if token_cache is not None else TokenCache()
-
-    provider = "coinsoftworks"
-    lost_write = "the action may have started"
-    message_limit = _MAX_MESSAGE_LENGTH
 
     def __repr__(self) -> str:
         """Name the server, never the credentials."""

@@ -283,6 +283,8 @@ class JSEcoinClient(ProviderClient):
     ``sleep`` is how the client waits out an account lock (injectable for tests).
     """
 
+    provider = "JSEcoin"
+
     def __init__(
         self,
         session: aiohttp.ClientSession,
@@ -306,8 +308,6 @@ class JSEcoinClient(ProviderClient):
         self._budget = budget if budget is not None else RequestBudget()
         self._lock_wait_limit = lock_wait_limit
         self._sleep = sleep
-
-    provider = "JSEcoin"
 
     def __repr__(self) -> str:
         """Name the server, never the key."""
