@@ -28,13 +28,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 import hashlib
 import hmac
-import math
 import re
 from typing import Any, Final
 
 from aiohttp import web
 
-from .context import SandboxContext, date_from_clock
+from .context import SandboxContext, date_from_clock, wait_beyond_limit
 
 LINK_METHODS: Final = ("dns", "proxy", "redirect")
 PATH_METHODS: Final = frozenset({"proxy", "redirect"})
@@ -222,18 +221,15 @@ class CoinetizeState:
 
     def count_request(self, account: Account) -> None:
         """Count an accepted call, or raise HTTP 429 beyond the account's limit."""
-        now = self.clock.now()
-        recent = account.recent_requests
-        while recent and recent[0] <= now - self.rate_window:
-            recent.popleft()
-        if len(recent) >= self.rate_limit:
-            wait = max(1, math.ceil(recent[0] + self.rate_window - now))
+        wait = wait_beyond_limit(
+            account.recent_requests, self.clock.now(), self.rate_limit, self.rate_window
+        )
+        if wait is not None:
             raise RefusalError(
                 RATE_LIMITED.format(wait),
                 status=429,
                 headers={"Retry-After": str(wait)},
             )
-        recent.append(now)
 
     # Endpoints
 

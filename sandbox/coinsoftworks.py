@@ -38,7 +38,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .context import SandboxContext, date_from_clock, json_object
+from .context import (
+    SandboxContext,
+    date_from_clock,
+    json_object,
+    wait_beyond_limit,
+)
 
 ACCESS_TOKEN_HEADER: Final = "X-SIMPLE-API-ACCESS-TOKEN"  # noqa: S105 - a header name
 DEFAULT_TOKEN_TTL: Final = 3600.0
@@ -336,14 +341,11 @@ class CoinsoftworksState:
 
     def count_request(self, account: Account) -> None:
         """Count an accepted call, or raise HTTP 503 beyond the account's throttle."""
-        now = self.clock.now()
-        recent = account.recent_requests
-        while recent and recent[0] <= now - self.rate_window:
-            recent.popleft()
-        if len(recent) >= self.rate_limit:
-            wait = max(1, math.ceil(recent[0] + self.rate_window - now))
+        wait = wait_beyond_limit(
+            account.recent_requests, self.clock.now(), self.rate_limit, self.rate_window
+        )
+        if wait is not None:
             raise RefusalError(503, THROTTLED.format(wait), {"Retry-After": str(wait)})
-        recent.append(now)
 
     def expire_tokens(self, account: Account) -> int:
         """Make every bearer of the account expired now; return how many were live."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from email.utils import formatdate
 import json
+import math
 from pathlib import Path
 import random
 from typing import Any
@@ -68,3 +69,20 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="expected a JSON object")
     return body
+
+
+def wait_beyond_limit(
+    recent: deque[float], now: float, limit: int, window: float
+) -> int | None:
+    """Count a request at ``now`` in a sliding window of ``limit`` per ``window`` s.
+
+    ``recent`` holds the times of the requests counted so far. Returns ``None`` when
+    the request is counted, or the whole seconds to wait when the window is full (the
+    request is then not counted).
+    """
+    while recent and recent[0] <= now - window:
+        recent.popleft()
+    if len(recent) >= limit:
+        return max(1, math.ceil(recent[0] + window - now))
+    recent.append(now)
+    return None

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from .context import json_object
+from .context import json_object, wait_beyond_limit
 
 if TYPE_CHECKING:
     import random
@@ -313,16 +313,14 @@ class JSEcoinState:
 
     def count_request(self, api_key: str) -> None:
         """Count a request of ``api_key``, or refuse it beyond the rate limit."""
-        now = self.clock.now()
         recent = self.recent_requests.setdefault(api_key, deque())
-        while recent and recent[0] <= now - self.rate_window:
-            recent.popleft()
-        if len(recent) >= self.rate_limit:
-            wait = max(1, math.ceil(recent[0] + self.rate_window - now))
+        wait = wait_beyond_limit(
+            recent, self.clock.now(), self.rate_limit, self.rate_window
+        )
+        if wait is not None:
             raise RefusalError(
                 RATE_LIMITED.format(self.rate_limit, wait), status=429, retry_after=wait
             )
-        recent.append(now)
 
     def authenticate(self, api_key: str, level: int) -> Account:
         """Return the key's account, refusing unknown keys and missing access levels."""
