@@ -51,9 +51,6 @@ from tests.components.sandbox_entries import (
 )
 from tests.conftest import Sandbox
 
-pytestmark = pytest.mark.usefixtures("fresh_client_registries")
-
-
 SHOP = seed("coinetize")["websites"][0]
 
 BALANCE = "sensor.jsecoin_123_balance"

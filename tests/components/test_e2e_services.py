@@ -49,8 +49,6 @@ from tests.components.sandbox_entries import (
 )
 from tests.conftest import Sandbox
 
-pytestmark = pytest.mark.usefixtures("fresh_client_registries")
-
 
 async def balance(sandbox: Sandbox, name: str) -> Decimal:
     """Return a JSEcoin account's balance as the sandbox holds it."""

@@ -34,8 +34,6 @@ from tests.components.sandbox_entries import (
 )
 from tests.conftest import Sandbox
 
-pytestmark = pytest.mark.usefixtures("fresh_client_registries")
-
 
 @dataclass(frozen=True, slots=True)
 class Schema:
