@@ -66,7 +66,7 @@ from homeassistant.util import dt as dt_util  # noqa: E402
 from yarl import URL  # noqa: E402
 
 from sandbox import SandboxContext, create_app  # noqa: E402
-from sandbox.app import SEEDS_DIR  # noqa: E402
+from sandbox.context import SEEDS_DIR  # noqa: E402
 
 DOMAIN = "coinhub"
 PREFIXES = {
@@ -96,10 +96,12 @@ def coordinator_of(entry: ConfigEntry) -> DataUpdateCoordinator[Any]:
 
 
 def lift_request_budget(entry: ConfigEntry) -> None:
-    """Let the entry's client send without its own rate limit (CPU, not waiting)."""
-    budget = getattr(coordinator_of(entry).client, "budget", None)
-    if budget is not None:
-        budget.requests = UNLIMITED["requests"]
+    """Let the entry's client send without its own rate limit (CPU, not waiting).
+
+    Only JSEcoin clients keep a budget of their own; the others rely on the provider's.
+    """
+    if entry.data["provider"] == "jsecoin":
+        coordinator_of(entry).client.budget.requests = UNLIMITED["requests"]
 
 
 @contextmanager
