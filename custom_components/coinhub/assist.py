@@ -23,7 +23,7 @@ from homeassistant.components.homeassistant.exposed_entities import (
     async_should_expose,
 )
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, State, callback
+from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .const import DOMAIN
@@ -168,26 +168,19 @@ def _trigger(
 
 
 @callback
-def async_register_sentences(hass: HomeAssistant) -> CALLBACK_TYPE:
-    """Teach the default conversation agent CoinHub's sentences; return how to stop."""
+def async_register_sentences(hass: HomeAssistant) -> None:
+    """Teach the default conversation agent CoinHub's sentences, for good.
+
+    Called once from ``async_setup``: an integration's setup is never undone, and the
+    answers read whatever entries are loaded when asked.
+    """
     # Imported here: only this needs the conversation integration's internals.
     from homeassistant.components.conversation.agent_manager import (  # noqa: PLC0415
         get_agent_manager,
     )
 
     manager = get_agent_manager(hass)
-    unregister = [
-        manager.register_trigger(
-            MINED_TODAY_SENTENCES, _trigger(hass, answer_mined_today)
-        ),
-        manager.register_trigger(
-            COINSOFTWORKS_PLAN_SENTENCES, _trigger(hass, answer_coinsoftworks_plan)
-        ),
-    ]
-
-    @callback
-    def unregister_all() -> None:
-        for stop in unregister:
-            stop()
-
-    return unregister_all
+    manager.register_trigger(MINED_TODAY_SENTENCES, _trigger(hass, answer_mined_today))
+    manager.register_trigger(
+        COINSOFTWORKS_PLAN_SENTENCES, _trigger(hass, answer_coinsoftworks_plan)
+    )

@@ -17,7 +17,11 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.coinhub.api.coinetize import CoinetizeClient, LinkMethod
+from custom_components.coinhub.api.coinetize import (
+    CoinetizeClient,
+    LinkMethod,
+    TimestampRefusedError,
+)
 from custom_components.coinhub.api.exceptions import (
     AuthenticationError,
     CannotConnectError,
@@ -25,8 +29,10 @@ from custom_components.coinhub.api.exceptions import (
 )
 from custom_components.coinhub.coinetize_options_flow import parse_websites
 from custom_components.coinhub.const import CONF_WEBSITES, DOMAIN
+from custom_components.coinhub.coordinator import COINETIZE_INTERVAL
 from tests.components.conftest import setup_entry
 from tests.components.sandbox_entries import WEBMASTER, coinetize_entry, seed
+from tests.components.test_e2e_entities import poll
 from tests.conftest import Sandbox
 
 SHOP = seed("coinetize")["websites"][0]
@@ -251,6 +257,7 @@ async def test_another_owners_website_is_unknown(
         (CannotConnectError("timeout"), "cannot_connect"),
         (AuthenticationError("Invalid signature"), "invalid_auth"),
         (RateLimitedError("slow down"), "rate_limited"),
+        (TimestampRefusedError("Timestamp out of range"), "unknown"),
         (RuntimeError("boom"), "unknown"),
     ],
     ids=repr,
@@ -276,3 +283,60 @@ def test_parse_websites_drops_blanks_and_repeats() -> None:
     """One subdomain a line; the first bad one is reported."""
     assert parse_websites(" a \n\nb\na\n") == (["a", "b"], None)
     assert parse_websites("a\nb/c\nd e") == (["a", "b/c", "d e"], "b/c")
+
+
+async def test_verifying_a_followed_dns_website(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The verify action works on a followed website; its dns verification is then known."""
+    owner = owner_client(hass, sandbox)
+    dns = await owner.link_website(
+        "198.51.100.7", LinkMethod.DNS, dns_website="www.example.org"
+    )
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
+    await set_websites(hass, entry, dns.subdomain)
+    assert hass.states.get("binary_sensor.www_example_org_verified").state == "unknown"
+    await sandbox.admin("POST", f"/coinetize/websites/{dns.subdomain}/publish", {})
+
+    await hass.services.async_call(
+        DOMAIN,
+        "verify_website",
+        {"config_entry_id": entry.entry_id, "subdomain": dns.subdomain},
+        blocking=True,
+        return_response=True,
+    )
+    await hass.async_block_till_done()
+
+    assert hass.states.get("binary_sensor.www_example_org_verified").state == "on"
+    # Followed, not linked through CoinHub: the entry's data stays as it was.
+    assert dns.subdomain not in entry.data[CONF_WEBSITES]
+
+
+async def test_website_unlinked_elsewhere_reads_unverified(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A followed website Coinetize no longer knows is shown as not verified."""
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
+    await set_websites(hass, entry, SHOP["subdomain"])
+    await owner_client(hass, sandbox).unlink_website(SHOP["subdomain"])
+
+    await poll(hass, COINETIZE_INTERVAL)
+
+    assert hass.states.get(SHOP_VERIFIED).state == "off"
+    assert entry.runtime_data.last_update_success
+
+
+async def test_website_unknown_at_start_is_left_out(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """A followed website unlinked while Home Assistant was off gets no entities."""
+    entry = coinetize_entry(sandbox)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_WEBSITES: ["site-ffffff"]}
+    )
+
+    await setup_entry(hass, entry)
+
+    assert hass.states.get(LINKED_COUNT).state == "0"
+    assert "site-ffffff" not in entry.runtime_data.data.websites
