@@ -31,6 +31,7 @@ from tests.components.sandbox_entries import (
     JOHN,
     coinsoftworks_entry,
     jsecoin_entry,
+    seed,
 )
 from tests.components.test_e2e_entities import poll
 from tests.conftest import Sandbox
@@ -148,6 +149,19 @@ async def test_several_accounts_are_listed(
         f"You mined {spoken_amount(str(alice_income + bob_income))} JSE today. "
         f"{bob.title}: {spoken_amount(str(bob_income))} JSE; "
         f"JSEcoin: {spoken_amount(str(alice_income))} JSE."
+    )
+
+
+async def test_several_plans_are_listed(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """With two coinsoftworks accounts each plan is named with its account."""
+    other = seed("coinsoftworks")["accounts"][1]
+    await setup_assist(hass)
+    john = await setup_entry(hass, coinsoftworks_entry(sandbox))
+    second = await setup_entry(hass, coinsoftworks_entry(sandbox, other))
+
+    assert speech(await ask(hass, "what coinsoftworks plan do I have")) == (
+        f"Your coinsoftworks plans are: {john.title}: {JOHN['purchased_plan']}; "
+        f"{second.title}: {other['purchased_plan']}."
     )
 
 

@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
+from custom_components.coinhub import llm as coinhub_llm
 from custom_components.coinhub.api.exceptions import CannotConnectError
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.const import CONF_LOOKUPS, EVENT_TRANSACTION
@@ -215,6 +216,13 @@ async def test_income_alone_when_only_it_is_exposed(
     api = await assist_api(hass)
 
     assert {tool.name for tool in api.tools} & TOOLS == {"coinhub__get_income"}
+
+
+async def test_no_tools_for_other_apis(
+    hass: HomeAssistant, alice: MockConfigEntry
+) -> None:
+    """The tools belong to the Assist API only."""
+    assert coinhub_llm.async_get_tools(hass, llm_context(), "another_api") is None
 
 
 def _text(value: Any) -> str:
