@@ -843,10 +843,10 @@ async def test_reconfigure_invalid_base_url(
 
 
 @ALL_CASES
-def test_options_flow_only_for_jsecoin(case: ProviderCase) -> None:
-    """Only JSEcoin accounts have options."""
+def test_options_flow_only_for_jsecoin_and_coinetize(case: ProviderCase) -> None:
+    """JSEcoin and Coinetize accounts have options."""
     entry = mock_entry(case)
-    has_options = case.provider is Provider.JSECOIN
+    has_options = case.provider in {Provider.JSECOIN, Provider.COINETIZE}
     assert CoinHubConfigFlow.async_supports_options_flow(entry) is has_options
     if has_options:
         assert CoinHubConfigFlow.async_get_options_flow(entry) is not None
