@@ -7,6 +7,7 @@ changes here only.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from typing import Any
@@ -62,3 +63,13 @@ def speed_up_execution_monitor() -> Any:
     return patch(
         "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0.01
     )
+
+
+def budget_follows_loop_clock(entry: MockConfigEntry) -> None:
+    """Make a JSEcoin entry's request budget count time on the (frozen) event loop clock.
+
+    The budget reads the monotonic clock it was created with; under ``freezer`` the
+    simulated day must pass for it too.
+    """
+    if (budget := getattr(_client(entry), "budget", None)) is not None:
+        budget._clock = asyncio.get_running_loop().time
