@@ -7,8 +7,9 @@ Faults that replace the answer before the handler runs (nothing is applied):
 answer after the handler ran (its effect applied): ``malformed`` (not JSON),
 ``truncated`` (the connection drops mid-body), ``truncated_json`` (a complete answer
 whose JSON is cut short), ``wrong_types`` (every value but those named in ``keep``
-of another type), ``missing_keys`` (every key but those in ``keep`` removed) and
-``drop_after_apply``. A rule with ``until`` retires at that sandbox-clock time.
+of another type), ``missing_keys`` (every key but those in ``keep`` removed),
+``drop_after_apply``, and ``slow_answer`` (the effect applied at once, the answer
+``seconds`` later). A rule with ``until`` retires at that sandbox-clock time.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ FaultKind = Literal[
     "wrong_types",
     "missing_keys",
     "drop_after_apply",
+    "slow_answer",
 ]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 # Faults that replace or break the answer after the handler ran (and applied its effect).
@@ -46,6 +48,7 @@ _AFTER_HANDLER: frozenset[str] = frozenset(
         "wrong_types",
         "missing_keys",
         "drop_after_apply",
+        "slow_answer",
     )
 )
 # Keys a body keeps under ``wrong_types`` and ``missing_keys`` unless told otherwise:
@@ -194,6 +197,9 @@ class FaultInjector:
             )
         if rule.kind == "truncated":
             return await _truncated(request, response.status, raw)
+        if rule.kind == "slow_answer":
+            await asyncio.sleep(rule.seconds)
+            return response
         if rule.kind == "truncated_json":
             return _replaced(response, raw[: len(raw) // 2])
         if rule.kind in {"wrong_types", "missing_keys"}:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 import json
 from typing import Any
@@ -141,3 +142,16 @@ def test_keep_is_read_as_a_tuple_and_bad_paths_are_refused() -> None:
     assert rule.keep == ("a", "b")
     with pytest.raises(ValueError, match="regular expression"):
         FaultRule.from_dict({"kind": "status", "path": "("})
+
+
+async def test_slow_answer_applies_at_once_and_answers_later(
+    sandbox: Sandbox, session: ClientSession
+) -> None:
+    """The write is applied before the answer leaves: a restart can fall in between."""
+    await fault(sandbox, kind="slow_answer", seconds=0.3, path="/balance/", count=1)
+    await sandbox.admin("POST", "/jsecoin/accounts/alice/mine", {"value": "1"})
+    pending = asyncio.ensure_future(session.get(balance_url(sandbox)))
+    await asyncio.sleep(0.1)
+    assert not pending.done()
+    async with await pending as response:
+        assert json.loads(await response.text())["balance"] == 251.5
