@@ -10,7 +10,8 @@ import random
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from .app import SandboxContext, create_app
+from .app import create_app
+from .context import SandboxContext
 
 
 class RouteAccessLogger(AbstractAccessLogger):

@@ -6,6 +6,8 @@ from enum import StrEnum
 import logging
 from typing import Final
 
+from .api import coinetize, coinsoftworks, jsecoin
+
 DOMAIN: Final = "coinhub"
 LOGGER = logging.getLogger(__package__)
 
@@ -40,9 +42,9 @@ DEFAULT_MAX_TRANSFER_AMOUNT: Final = 100.0
 DEFAULT_DAILY_TRANSFER_LIMIT: Final = 500.0
 
 DEFAULT_BASE_URLS: Final[dict[Provider, str]] = {
-    Provider.JSECOIN: "https://api.jsecoin.com/server/api",
-    Provider.COINETIZE: "https://api.coinetize.com",
-    Provider.COINSOFTWORKS: "https://www.coinsoftworks.com/_functions",
+    Provider.JSECOIN: jsecoin.DEFAULT_BASE_URL,
+    Provider.COINETIZE: coinetize.DEFAULT_BASE_URL,
+    Provider.COINSOFTWORKS: coinsoftworks.DEFAULT_BASE_URL,
 }
 
 MANUFACTURERS: Final[dict[Provider, str]] = {

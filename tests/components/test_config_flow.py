@@ -205,15 +205,20 @@ def clients() -> Generator[MockClients]:
     )
     with (
         patch(
-            "custom_components.coinhub.config_flow.jsecoin_client",
+            "custom_components.coinhub.providers.jsecoin_client",
             return_value=jsecoin,
         ) as jsecoin_factory,
+        # The options flow checks lookups with the same client.
         patch(
-            "custom_components.coinhub.config_flow.coinetize_client",
+            "custom_components.coinhub.options_flow.jsecoin_client",
+            new=jsecoin_factory,
+        ),
+        patch(
+            "custom_components.coinhub.providers.coinetize_client",
             return_value=coinetize,
         ) as coinetize_factory,
         patch(
-            "custom_components.coinhub.config_flow.coinsoftworks_client",
+            "custom_components.coinhub.providers.coinsoftworks_client",
             return_value=coinsoftworks,
         ) as coinsoftworks_factory,
     ):

@@ -6,7 +6,7 @@ things they need from inside the integration live in :mod:`tests.reliability.int
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 import logging
 import random
@@ -35,8 +35,6 @@ from tests.components.sandbox_entries import (
 )
 from tests.conftest import Sandbox
 
-from .internals import fresh_client_state
-
 PROVIDERS = ("jsecoin", "coinetize", "coinsoftworks")
 INTEGRATION_LOGGER = "custom_components.coinhub"
 # Longer than every provider's polling interval: one call runs one round of polls.
@@ -56,13 +54,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: long reliability tests, run by scripts/test --slow"
     )
-
-
-@pytest.fixture(autouse=True)
-def fresh_clients() -> Generator[None]:
-    """No budget or bearer token survives from another test."""
-    with fresh_client_state():
-        yield
 
 
 class SandboxServer:

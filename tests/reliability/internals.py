@@ -7,35 +7,13 @@ changes here only.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from collections.abc import Callable
+import time
 from typing import Any
 from unittest.mock import patch
 
 import aiohttp
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-
-@contextmanager
-def fresh_client_state() -> Generator[None]:
-    """Start without request budgets or bearer tokens another test left behind.
-
-    The clients keep one budget per JSEcoin key and one bearer cache per coinsoftworks
-    account for the whole process; a fresh sandbox must not inherit them.
-    """
-    from custom_components.coinhub.api.coinsoftworks import (
-        client as coinsoftworks_client,
-    )
-    from custom_components.coinhub.api.jsecoin import (
-        client as jsecoin_client,
-    )
-
-    with (
-        patch.dict(jsecoin_client._BUDGETS, clear=True),
-        patch.dict(coinsoftworks_client._TOKEN_CACHES, clear=True),
-    ):
-        yield
 
 
 def _client(entry: MockConfigEntry) -> Any:
@@ -54,22 +32,13 @@ def pass_client_time(entry: MockConfigEntry, seconds: float) -> None:
     wait the provider asked for would otherwise last for real.
     """
     budget = _client(entry).budget
-    clock: Callable[[], float] = budget._clock
+    clock: Callable[[], float] = budget._clock or time.monotonic
     budget._clock = lambda: clock() + seconds
 
 
 def speed_up_execution_monitor() -> Any:
     """Read running coinsoftworks executions at short pauses (the sandbox clock moves)."""
     return patch(
-        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0.01
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0.01,
     )
-
-
-def budget_follows_loop_clock(entry: MockConfigEntry) -> None:
-    """Make a JSEcoin entry's request budget count time on the (frozen) event loop clock.
-
-    The budget reads the monotonic clock it was created with; under ``freezer`` the
-    simulated day must pass for it too.
-    """
-    if (budget := getattr(_client(entry), "budget", None)) is not None:
-        budget._clock = asyncio.get_running_loop().time

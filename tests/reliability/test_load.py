@@ -38,7 +38,6 @@ from tests.components.sandbox_entries import (
 from tests.conftest import Sandbox
 
 from .conftest import available, integration_lines
-from .internals import budget_follows_loop_clock
 
 JSECOIN_ACCOUNTS = 17
 COINETIZE_ACCOUNTS = 17
@@ -198,7 +197,6 @@ async def test_fifty_accounts_for_a_simulated_day(
     assert len(entries) == 50
     for entry in entries:
         await setup_entry(hass, entry)
-        budget_follows_loop_clock(entry)
     # Fifty entries share Home Assistant's one client session.
     sessions_in_use = open_sessions()
     assert sessions_in_use <= sessions_before + 1
