@@ -116,7 +116,7 @@ async def test_link_website_answered_while_stopped(
     reason=(
         "A coinsoftworks execution still running when the entry unloads is forgotten: "
         "CoinsoftworksCoordinator.async_execute follows it in a background task of the "
-        "entry (coordinator.py _async_monitor), cancelled on unload, and nothing "
+        "entry (coordinator/coinsoftworks.py _async_monitor), cancelled on unload, and nothing "
         "persists the execution id, so after the start no coinhub_action_finished is "
         "ever fired; it should store running executions and resume following them"
     ),

@@ -204,9 +204,9 @@ async def test_transfer_answered_after_a_restart_is_announced_once(
     strict=False,  # a race: seen failing in 3 runs of 5, so it cannot be strict
     reason=(
         "Transfers queued behind the transfer guard's lock when the entry reloads run "
-        "on the unloaded entry's coordinator (services.py resolves it before "
-        "transfers.TransferGuard._async_move waits for the lock), and each "
-        "JSEcoinCoordinator keeps its own history marker (coordinator.py "
+        "on the unloaded entry's coordinator (services/jsecoin.py hands them to the "
+        "TransferGuard of the coordinator resolved at call time), and each "
+        "JSEcoinCoordinator keeps its own history marker (coordinator/jsecoin.py "
         "_async_announce): the old coordinator announcing and saving the first "
         "transfer races the new coordinator loading the marker, and the first transfer "
         "is then announced twice"
