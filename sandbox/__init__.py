@@ -5,6 +5,7 @@ behaviour (authentication, limits, clocks, side effects) and a fault-injection a
 so the integration, the demo, the end-to-end tests and the benchmark talk real HTTP.
 """
 
-from .app import SandboxContext, create_app
+from .app import create_app
+from .context import SandboxContext
 
 __all__ = ["SandboxContext", "create_app"]

@@ -12,7 +12,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from yarl import URL
 
-from .app import SandboxContext, create_app
+from .app import create_app
+from .context import SandboxContext
 from .live import live_context
 
 

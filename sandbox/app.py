@@ -2,61 +2,24 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-import json
-from pathlib import Path
-import random
-from typing import Any
 
 from aiohttp import web
 
-from .clock import Clock
-from .faults import FaultInjector, FaultRule, Handler
-
-SEEDS_DIR = Path(__file__).parent / "seeds"
-
-
-@dataclass
-class SandboxContext:
-    """What every provider of the sandbox shares: the clock, randomness and seed data."""
-
-    seed: dict[str, Any]
-    clock: Clock = field(default_factory=Clock)
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
-    faults: FaultInjector = field(init=False)
-    # (provider, method, route template) -> count; templates carry no secrets.
-    requests: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-
-    def __post_init__(self) -> None:
-        """Give the fault injector the same seeded randomness."""
-        self.faults = FaultInjector(self.rng)
-
-    def provider_seed(self, name: str) -> dict[str, Any]:
-        """Return the seed of one provider: the given seed's section, else the default file."""
-        if name in self.seed:
-            section: dict[str, Any] = self.seed[name]
-            return section
-        default: dict[str, Any] = json.loads((SEEDS_DIR / f"{name}.json").read_text())
-        return default
-
-
-CONTEXT: web.AppKey[SandboxContext] = web.AppKey("context", SandboxContext)
-PROVIDER: web.AppKey[str] = web.AppKey("provider", str)
+from . import coinetize, coinsoftworks, jsecoin
+from .context import CONTEXT, PROVIDER, SandboxContext
+from .faults import FaultRule, Handler
 
 # A provider module: builds its API app and its admin app from the shared context.
 ProviderFactory = Callable[[SandboxContext], tuple[web.Application, web.Application]]
 
 
-def _providers() -> dict[str, tuple[str, ProviderFactory]]:
-    from . import coinetize, coinsoftworks, jsecoin  # noqa: PLC0415
-
-    return {
-        "jsecoin": ("/jsecoin/server/api", jsecoin.create_apps),
-        "coinetize": ("/coinetize", coinetize.create_apps),
-        "coinsoftworks": ("/coinsoftworks/_functions", coinsoftworks.create_apps),
-    }
+# Each provider under the prefix its real API lives at.
+PROVIDERS: dict[str, tuple[str, ProviderFactory]] = {
+    "jsecoin": ("/jsecoin/server/api", jsecoin.create_apps),
+    "coinetize": ("/coinetize", coinetize.create_apps),
+    "coinsoftworks": ("/coinsoftworks/_functions", coinsoftworks.create_apps),
+}
 
 
 def _provider_of(request: web.Request) -> str | None:
@@ -86,7 +49,7 @@ def create_app(context: SandboxContext | None = None) -> web.Application:
     app = web.Application(middlewares=[_sandbox_middleware])
     app[CONTEXT] = context
     admin = _admin_app(context)
-    for name, (prefix, factory) in _providers().items():
+    for name, (prefix, factory) in PROVIDERS.items():
         api, provider_admin = factory(context)
         api[PROVIDER] = name
         app.add_subapp(prefix, api)

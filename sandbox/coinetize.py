@@ -26,17 +26,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
 import hashlib
 import hmac
-import math
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .app import SandboxContext
+from .context import SandboxContext, date_from_clock, wait_beyond_limit
 
 LINK_METHODS: Final = ("dns", "proxy", "redirect")
 PATH_METHODS: Final = frozenset({"proxy", "redirect"})
@@ -224,18 +221,15 @@ class CoinetizeState:
 
     def count_request(self, account: Account) -> None:
         """Count an accepted call, or raise HTTP 429 beyond the account's limit."""
-        now = self.clock.now()
-        recent = account.recent_requests
-        while recent and recent[0] <= now - self.rate_window:
-            recent.popleft()
-        if len(recent) >= self.rate_limit:
-            wait = max(1, math.ceil(recent[0] + self.rate_window - now))
+        wait = wait_beyond_limit(
+            account.recent_requests, self.clock.now(), self.rate_limit, self.rate_window
+        )
+        if wait is not None:
             raise RefusalError(
                 RATE_LIMITED.format(wait),
                 status=429,
                 headers={"Retry-After": str(wait)},
             )
-        recent.append(now)
 
     # Endpoints
 
@@ -470,11 +464,7 @@ def create_apps(context: SandboxContext) -> tuple[web.Application, web.Applicati
     for endpoint, (method, operation) in ENDPOINTS.items():
         api.router.add_route(method, endpoint, _handler(state, endpoint, operation))
 
-    async def server_date(request: web.Request, response: web.StreamResponse) -> None:
-        # aiohttp stamps the real time; the provider's clock is the sandbox clock.
-        response.headers["Date"] = formatdate(context.clock.now(), usegmt=True)
-
-    api.on_response_prepare.append(server_date)
+    date_from_clock(api, context.clock)
     return api, _admin_app(state)
 
 

@@ -32,15 +32,18 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import formatdate
 import hmac
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .app import SandboxContext
+from .context import (
+    SandboxContext,
+    date_from_clock,
+    json_object,
+    wait_beyond_limit,
+)
 
 ACCESS_TOKEN_HEADER: Final = "X-SIMPLE-API-ACCESS-TOKEN"  # noqa: S105 - a header name
 DEFAULT_TOKEN_TTL: Final = 3600.0
@@ -218,6 +221,9 @@ class Account:
     actions: dict[str, Action] = field(default_factory=dict)
     executions: dict[str, ExecutionRecord] = field(default_factory=dict)
     auth_count: int = 0
+    # Calls refused for a missing, unknown or expired bearer: a client that keeps its
+    # token right never causes one.
+    refused_bearers: int = 0
     last_auth_at: float | None = None
     recent_requests: deque[float] = field(default_factory=deque)
 
@@ -328,20 +334,18 @@ class CoinsoftworksState:
             or bearer.api_key != account.api_key
             or self.clock.now() >= bearer.expires_at
         ):
+            account.refused_bearers += 1
             raise RefusalError(401, BEARER_REFUSED)
         self.count_request(account)
         return account
 
     def count_request(self, account: Account) -> None:
         """Count an accepted call, or raise HTTP 503 beyond the account's throttle."""
-        now = self.clock.now()
-        recent = account.recent_requests
-        while recent and recent[0] <= now - self.rate_window:
-            recent.popleft()
-        if len(recent) >= self.rate_limit:
-            wait = max(1, math.ceil(recent[0] + self.rate_window - now))
+        wait = wait_beyond_limit(
+            account.recent_requests, self.clock.now(), self.rate_limit, self.rate_window
+        )
+        if wait is not None:
             raise RefusalError(503, THROTTLED.format(wait), {"Retry-After": str(wait)})
-        recent.append(now)
 
     def expire_tokens(self, account: Account) -> int:
         """Make every bearer of the account expired now; return how many were live."""
@@ -433,6 +437,7 @@ class CoinsoftworksState:
             "settings_list": dict(account.settings_list),
             "api_enabled": account.api_enabled,
             "auth_count": account.auth_count,
+            "refused_bearers": account.refused_bearers,
             "live_tokens": self.live_tokens(account),
             "actions": [action.as_dict() for action in account.actions.values()],
             "executions": [
@@ -499,11 +504,7 @@ def create_apps(context: SandboxContext) -> tuple[web.Application, web.Applicati
     api.router.add_post("/actions/{api_key}/{action_id}", _answer(execute))
     api.router.add_get("/executions/{api_key}/{execution_id}", _answer(execution))
 
-    async def server_date(request: web.Request, response: web.StreamResponse) -> None:
-        # aiohttp stamps the real time; the provider's clock is the sandbox clock.
-        response.headers["Date"] = formatdate(context.clock.now(), usegmt=True)
-
-    api.on_response_prepare.append(server_date)
+    date_from_clock(api, context.clock)
     return api, _admin_app(state)
 
 
@@ -517,15 +518,6 @@ def _admin_app(state: CoinsoftworksState) -> web.Application:
         if account is None:
             raise web.HTTPNotFound(text="unknown account")
         return account
-
-    async def json_object(request: web.Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        return body
 
     @routes.get("/accounts")
     async def list_accounts(request: web.Request) -> web.Response:

@@ -30,7 +30,7 @@ Time comes only from ``context.clock`` and randomness only from ``context.rng``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,11 +42,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from .context import json_object, wait_beyond_limit
+
 if TYPE_CHECKING:
     import random
 
-    from .app import SandboxContext
     from .clock import Clock
+    from .context import SandboxContext
 
 DEFAULT_FIRST_BLOCK_ID: Final = 72318
 DEFAULT_BLOCK_SECONDS: Final = 30.0
@@ -311,16 +313,14 @@ class JSEcoinState:
 
     def count_request(self, api_key: str) -> None:
         """Count a request of ``api_key``, or refuse it beyond the rate limit."""
-        now = self.clock.now()
         recent = self.recent_requests.setdefault(api_key, deque())
-        while recent and recent[0] <= now - self.rate_window:
-            recent.popleft()
-        if len(recent) >= self.rate_limit:
-            wait = max(1, math.ceil(recent[0] + self.rate_window - now))
+        wait = wait_beyond_limit(
+            recent, self.clock.now(), self.rate_limit, self.rate_window
+        )
+        if wait is not None:
             raise RefusalError(
                 RATE_LIMITED.format(self.rate_limit, wait), status=429, retry_after=wait
             )
-        recent.append(now)
 
     def authenticate(self, api_key: str, level: int) -> Account:
         """Return the key's account, refusing unknown keys and missing access levels."""
@@ -419,15 +419,7 @@ class JSEcoinState:
         self.coin_codes[coin_code] = CoinCode(account.uid, value)
         account.balance -= value
         account.spent_today += value
-        ts = self.clock.now_ms()
-        tid = self._push_id(ts)
-        block_input = {
-            "command": "export",
-            "publicKey": account.public_key,
-            "ts": ts,
-            "user1": account.uid,
-            "value": _number(value),
-        }
+        ts, tid, block_input = self._own_input(account, "export", value)
         self._land(tid, block_input, ts)
         # The exporter's own history keeps the code (as the platform's Export page).
         account.history[self._push_id(ts)] = {
@@ -437,6 +429,20 @@ class JSEcoinState:
             "user1email": account.email,
         }
         return {"success": 1, "coinCode": coin_code, "notification": EXPORT_SUCCESSFUL}
+
+    def _own_input(
+        self, account: Account, command: str, value: Decimal
+    ) -> tuple[int, str, dict[str, Any]]:
+        """Return the time, id and block input of an export or import made now."""
+        ts = self.clock.now_ms()
+        block_input = {
+            "command": command,
+            "publicKey": account.public_key,
+            "ts": ts,
+            "user1": account.uid,
+            "value": _number(value),
+        }
+        return ts, self._push_id(ts), block_input
 
     def import_code(self, account: Account, coin_code: str) -> dict[str, Any]:
         """Credit a coin code's value, once."""
@@ -448,15 +454,7 @@ class JSEcoinState:
             raise RefusalError(COIN_CODE_USED)
         coin.used = True
         account.balance += coin.value
-        ts = self.clock.now_ms()
-        tid = self._push_id(ts)
-        block_input = {
-            "command": "import",
-            "publicKey": account.public_key,
-            "ts": ts,
-            "user1": account.uid,
-            "value": _number(coin.value),
-        }
+        ts, tid, block_input = self._own_input(account, "import", coin.value)
         self._land(tid, block_input, ts)
         account.history[self._push_id(ts)] = {
             **block_input,
@@ -612,7 +610,8 @@ def _block_hash(block_id: int) -> str:
     return "00000" + digest[5:]
 
 
-type Operation = Callable[[JSEcoinState, Account, web.Request], dict[str, Any]]
+# An endpoint's work, given the account and the path's variables.
+type Operation = Callable[[JSEcoinState, Account, Mapping[str, str]], dict[str, Any]]
 
 
 def _handler(
@@ -624,7 +623,7 @@ def _handler(
         try:
             state.count_request(api_key)
             account = state.authenticate(api_key, level)
-            answer = operation(state, account, request)
+            answer = operation(state, account, request.match_info)
         except RefusalError as refusal:
             return refusal.response()
         return _answer(answer)
@@ -632,49 +631,10 @@ def _handler(
     return handle
 
 
-def _balance(
-    state: JSEcoinState, account: Account, request: web.Request
-) -> dict[str, Any]:
-    return state.balance(account, request.match_info["lookup"])
-
-
-def _transfer(
-    state: JSEcoinState, account: Account, request: web.Request
-) -> dict[str, Any]:
-    match = request.match_info
-    return state.transfer(
-        account, match["recipient"], match["amount"], match["reference"]
-    )
-
-
-def _export(
-    state: JSEcoinState, account: Account, request: web.Request
-) -> dict[str, Any]:
-    return state.export(account, request.match_info["amount"])
-
-
-def _import(
-    state: JSEcoinState, account: Account, request: web.Request
-) -> dict[str, Any]:
-    return state.import_code(account, request.match_info["coin_code"])
-
-
-def _history(
-    state: JSEcoinState, account: Account, request: web.Request
-) -> dict[str, Any]:
-    return state.history(account)
-
-
-def _current_block_id(
-    state: JSEcoinState, account: Account, request: web.Request
-) -> dict[str, Any]:
-    return {"success": 1, "blockID": str(state.current_block_id())}
-
-
 def _get_block(
-    state: JSEcoinState, account: Account, request: web.Request
+    state: JSEcoinState, account: Account, match: Mapping[str, str]
 ) -> dict[str, Any]:
-    number = _parse_float(request.match_info["block"])
+    number = _parse_float(match["block"])
     if number is None or number != number.to_integral_value():
         raise RefusalError(BLOCK_NOT_FOUND)
     return {"success": 1, "block": state.block(int(number))}
@@ -682,12 +642,18 @@ def _get_block(
 
 # path -> (access level needed, operation); the key's segment is {key}.
 ENDPOINTS: Final[dict[str, tuple[int, Operation]]] = {
-    "/balance/{key}/{lookup}/": (1, _balance),
-    "/transfer/{key}/{recipient}/{amount}/{reference}/": (2, _transfer),
-    "/export/{key}/{amount}/": (2, _export),
-    "/import/{key}/{coin_code}/": (2, _import),
-    "/history/{key}/": (1, _history),
-    "/currentblockid/{key}/": (1, _current_block_id),
+    "/balance/{key}/{lookup}/": (1, lambda s, a, m: s.balance(a, m["lookup"])),
+    "/transfer/{key}/{recipient}/{amount}/{reference}/": (
+        2,
+        lambda s, a, m: s.transfer(a, m["recipient"], m["amount"], m["reference"]),
+    ),
+    "/export/{key}/{amount}/": (2, lambda s, a, m: s.export(a, m["amount"])),
+    "/import/{key}/{coin_code}/": (2, lambda s, a, m: s.import_code(a, m["coin_code"])),
+    "/history/{key}/": (1, lambda s, a, _m: s.history(a)),
+    "/currentblockid/{key}/": (
+        1,
+        lambda s, _a, _m: {"success": 1, "blockID": str(s.current_block_id())},
+    ),
     "/getblock/{block}/{key}/": (1, _get_block),
 }
 
@@ -718,7 +684,7 @@ def _admin_app(state: JSEcoinState) -> web.Application:
 
     @routes.post("/accounts")
     async def create_account(request: web.Request) -> web.Response:
-        body = await _json_object(request)
+        body = await json_object(request)
         try:
             account = state.add_account(body)
         except (ValueError, TypeError) as err:
@@ -737,7 +703,7 @@ def _admin_app(state: JSEcoinState) -> web.Application:
     async def mine(request: web.Request) -> web.Response:
         """Credit a mining reward ``{"value": …}``: the history and a block grow."""
         account = _account_or_404(state, request)
-        value = _admin_amount((await _json_object(request)).get("value"))
+        value = _admin_amount((await json_object(request)).get("value"))
         tid = state.mine(account, value)
         return web.json_response({"tid": tid, **account.as_dict()})
 
@@ -745,7 +711,7 @@ def _admin_app(state: JSEcoinState) -> web.Application:
     async def set_access_level(request: web.Request) -> web.Response:
         account = _account_or_404(state, request)
         try:
-            account.access_level = _level((await _json_object(request)).get("level"))
+            account.access_level = _level((await json_object(request)).get("level"))
         except (ValueError, TypeError) as err:
             raise web.HTTPBadRequest(text=str(err)) from None
         return web.json_response(account.as_dict())
@@ -754,7 +720,7 @@ def _admin_app(state: JSEcoinState) -> web.Application:
     async def set_balance(request: web.Request) -> web.Response:
         """Set ``{"lookup", "value"}``: a site id's or sub id's balance (``0``: main)."""
         account = _account_or_404(state, request)
-        body = await _json_object(request)
+        body = await json_object(request)
         lookup = str(body.get("lookup", "0"))
         value = _admin_amount(body.get("value"), allow_zero=True)
         if lookup == "0":
@@ -766,7 +732,7 @@ def _admin_app(state: JSEcoinState) -> web.Application:
     @routes.post("/accounts/{account}/daily_limit")
     async def set_daily_limit(request: web.Request) -> web.Response:
         account = _account_or_404(state, request)
-        value = (await _json_object(request)).get("value")
+        value = (await json_object(request)).get("value")
         account.daily_limit = (
             None if value is None else _admin_amount(value, allow_zero=True)
         )
@@ -799,16 +765,6 @@ def _admin_app(state: JSEcoinState) -> web.Application:
 
     admin.add_routes(routes)
     return admin
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except ValueError:
-        raise web.HTTPBadRequest(text="expected a JSON object") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object")
-    return body
 
 
 def _account_or_404(state: JSEcoinState, request: web.Request) -> Account:

@@ -13,6 +13,7 @@ import pytest
 from yarl import URL
 
 from sandbox import SandboxContext, create_app
+from sandbox.app import PROVIDERS
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +30,8 @@ class Sandbox:
 
     def base_url(self, provider: str) -> str:
         """Return the base URL a client of ``provider`` should use."""
-        prefixes = {
-            "jsecoin": "/jsecoin/server/api",
-            "coinetize": "/coinetize",
-            "coinsoftworks": "/coinsoftworks/_functions",
-        }
-        return str(self.url.with_path(prefixes[provider]))
+        prefix, _factory = PROVIDERS[provider]
+        return str(self.url.with_path(prefix))
 
     def request_count(self, provider: str | None = None) -> int:
         """Count the provider requests the sandbox has received."""

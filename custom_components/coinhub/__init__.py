@@ -7,8 +7,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_PROVIDER, DOMAIN, Provider
-from .coordinator import COORDINATORS, CoinHubConfigEntry, async_remove_entry_data
+from .assist import async_register_sentences
+from .const import DOMAIN
+from .coordinator import CoinHubConfigEntry, async_remove_entry_data
+from .providers import provider_of
 from .services import async_setup_services
 from .transfers import async_remove_ledger
 
@@ -18,14 +20,15 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.S
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the CoinHub actions once, whatever entries exist."""
+    """Register the CoinHub actions and Assist sentences once, whatever entries exist."""
     async_setup_services(hass)
+    async_register_sentences(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CoinHubConfigEntry) -> bool:
     """Set up one provider account from a config entry."""
-    coordinator = COORDINATORS[Provider(entry.data[CONF_PROVIDER])](hass, entry)
+    coordinator = provider_of(entry).coordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

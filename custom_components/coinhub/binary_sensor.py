@@ -15,7 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import Provider
-from .coordinator import CoinHubConfigEntry, CoinHubCoordinator
+from .coordinator import (
+    CoinetizeCoordinator,
+    CoinHubConfigEntry,
+    CoinHubCoordinator,
+    CoinsoftworksCoordinator,
+    CoinsoftworksData,
+    WebsiteState,
+)
 from .entity import (
     WEBSITES,
     CoinHubEntity,
@@ -28,20 +35,21 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class CoinHubBinarySensorEntityDescription(
-    BinarySensorEntityDescription, CoinHubEntityDescription
-):
+class CoinHubBinarySensorEntityDescription[
+    CoordinatorT: CoinHubCoordinator[Any],
+    SourceT,
+](BinarySensorEntityDescription, CoinHubEntityDescription[CoordinatorT, SourceT]):
     """A CoinHub binary sensor: whether it is on, from the entity's source."""
 
-    is_on_fn: Callable[[Any], bool | None]
+    is_on_fn: Callable[[SourceT], bool | None]
 
 
 BINARY_SENSORS: Final[
-    dict[Provider, tuple[CoinHubBinarySensorEntityDescription, ...]]
+    dict[Provider, tuple[CoinHubBinarySensorEntityDescription[Any, Any], ...]]
 ] = {
     Provider.JSECOIN: (),
     Provider.COINETIZE: (
-        CoinHubBinarySensorEntityDescription(
+        CoinHubBinarySensorEntityDescription[CoinetizeCoordinator, WebsiteState](
             key="verified",
             translation_key="verified",
             collection=WEBSITES,
@@ -49,7 +57,9 @@ BINARY_SENSORS: Final[
         ),
     ),
     Provider.COINSOFTWORKS: (
-        CoinHubBinarySensorEntityDescription(
+        CoinHubBinarySensorEntityDescription[
+            CoinsoftworksCoordinator, CoinsoftworksData
+        ](
             key="enterprise_mode",
             translation_key="enterprise_mode",
             entity_category=EntityCategory.DIAGNOSTIC,
@@ -78,7 +88,7 @@ class CoinHubBinarySensorEntity(
 ):
     """A binary sensor of a CoinHub account or website."""
 
-    entity_description: CoinHubBinarySensorEntityDescription
+    entity_description: CoinHubBinarySensorEntityDescription[Any, Any]
 
     @property
     @override

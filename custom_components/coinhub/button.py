@@ -8,17 +8,10 @@ from typing import Any, Final, override
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.coinsoftworks import Action
-from .api.exceptions import (
-    AuthenticationError,
-    CoinHubError,
-    OutcomeUnknownError,
-    RateLimitedError,
-)
-from .const import DOMAIN, Provider
+from .const import Provider
 from .coordinator import (
     CoinHubConfigEntry,
     CoinHubCoordinator,
@@ -30,40 +23,31 @@ from .entity import (
     CoinHubEntityDescription,
     async_add_coinhub_entities,
 )
+from .errors import translated_errors
 
 # One press at a time: each press has a side effect on the provider.
 PARALLEL_UPDATES = 1
 
-# A press does not wait for the execution; this only bounds the (unused) wait.
-PRESS_TIMEOUT: Final = 60.0
-
-# Client errors, most specific first, and the translation key of their message.
-PRESS_ERRORS: Final[tuple[tuple[type[CoinHubError], str], ...]] = (
-    (AuthenticationError, "auth_failed"),
-    (RateLimitedError, "rate_limited"),
-    (OutcomeUnknownError, "action_outcome_unknown"),
-    (CoinHubError, "action_not_started"),
-)
-
 
 @dataclass(frozen=True, kw_only=True)
-class CoinHubButtonEntityDescription(ButtonEntityDescription, CoinHubEntityDescription):
+class CoinHubButtonEntityDescription[CoordinatorT: CoinHubCoordinator[Any], SourceT](
+    ButtonEntityDescription, CoinHubEntityDescription[CoordinatorT, SourceT]
+):
     """A CoinHub button: what pressing it does with the entity's source."""
 
-    # Receives the provider's own coordinator and the entity's source.
-    press_fn: Callable[[Any, Any], Awaitable[Any]]
+    press_fn: Callable[[CoordinatorT, SourceT], Awaitable[None]]
 
 
 async def _run_action(coordinator: CoinsoftworksCoordinator, action: Action) -> None:
     """Execute the action once; its execution is followed in the background."""
-    await coordinator.async_execute(action, None, wait=False, timeout=PRESS_TIMEOUT)
+    await coordinator.async_execute(action, None)
 
 
-BUTTONS: Final[dict[Provider, tuple[CoinHubButtonEntityDescription, ...]]] = {
+BUTTONS: Final[dict[Provider, tuple[CoinHubButtonEntityDescription[Any, Any], ...]]] = {
     Provider.JSECOIN: (),
     Provider.COINETIZE: (),
     Provider.COINSOFTWORKS: (
-        CoinHubButtonEntityDescription(
+        CoinHubButtonEntityDescription[CoinsoftworksCoordinator, Action](
             key="run_action",
             translation_key="run_action",
             collection=RUNNABLE_ACTIONS,
@@ -90,22 +74,10 @@ async def async_setup_entry(
 class CoinHubButtonEntity(CoinHubEntity[CoinHubCoordinator[Any]], ButtonEntity):
     """A button that runs something on the provider once per press."""
 
-    entity_description: CoinHubButtonEntityDescription
+    entity_description: CoinHubButtonEntityDescription[Any, Any]
 
     @override
     async def async_press(self) -> None:
         """Run the button's action; a provider error becomes a translated error."""
-        try:
+        async with translated_errors(self.coordinator, self.translation_placeholders):
             await self.entity_description.press_fn(self.coordinator, self.source)
-        except CoinHubError as err:
-            if isinstance(err, AuthenticationError):
-                self.coordinator.config_entry.async_start_reauth(self.hass)
-            key = next(key for error, key in PRESS_ERRORS if isinstance(err, error))
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=key,
-                translation_placeholders={
-                    **self.coordinator.translation_placeholders,
-                    **(self.translation_placeholders or {}),
-                },
-            ) from None

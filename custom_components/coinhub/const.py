@@ -6,6 +6,8 @@ from enum import StrEnum
 import logging
 from typing import Final
 
+from .api import coinetize, coinsoftworks, jsecoin
+
 DOMAIN: Final = "coinhub"
 LOGGER = logging.getLogger(__package__)
 
@@ -24,9 +26,9 @@ CONF_ADVANCED: Final = "advanced"  # the collapsed config-flow section holding b
 CONF_BASE_URL: Final = "base_url"
 CONF_AUTH_TOKEN: Final = "auth_token"  # noqa: S105 - a field name, not a secret
 CONF_ACCESS_TOKEN: Final = "access_token"  # noqa: S105 - a field name, not a secret
-CONF_WEBSITES: Final = (
-    "websites"  # Coinetize links: known only to us, so kept in the entry
-)
+# Coinetize websites: those linked through CoinHub are kept in the entry's data (what
+# Coinetize handed out is known only to us); those followed are subdomains in options.
+CONF_WEBSITES: Final = "websites"
 
 # JSEcoin options
 CONF_LOOKUPS: Final = "lookups"
@@ -40,9 +42,9 @@ DEFAULT_MAX_TRANSFER_AMOUNT: Final = 100.0
 DEFAULT_DAILY_TRANSFER_LIMIT: Final = 500.0
 
 DEFAULT_BASE_URLS: Final[dict[Provider, str]] = {
-    Provider.JSECOIN: "https://api.jsecoin.com/server/api",
-    Provider.COINETIZE: "https://api.coinetize.com",
-    Provider.COINSOFTWORKS: "https://www.coinsoftworks.com/_functions",
+    Provider.JSECOIN: jsecoin.DEFAULT_BASE_URL,
+    Provider.COINETIZE: coinetize.DEFAULT_BASE_URL,
+    Provider.COINSOFTWORKS: coinsoftworks.DEFAULT_BASE_URL,
 }
 
 MANUFACTURERS: Final[dict[Provider, str]] = {

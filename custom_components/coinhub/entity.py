@@ -10,8 +10,9 @@ the coordinator.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, override
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, override
 
 from homeassistant.core import callback
 from homeassistant.helpers import entity_platform, entity_registry as er
@@ -21,62 +22,56 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api.coinetize import LinkMethod
+from .api.coinsoftworks import Action
+from .assist import async_expose_by_default
 from .coordinator import (
     CoinetizeCoordinator,
-    CoinetizeData,
     CoinHubConfigEntry,
     CoinHubCoordinator,
-    CoinsoftworksData,
-    JSEcoinData,
+    CoinsoftworksCoordinator,
+    JSEcoinCoordinator,
     WebsiteState,
 )
 
 
+def _no_placeholders(key: str, item: object) -> dict[str, str]:
+    return {}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Collection:
+class Collection[CoordinatorT: CoinHubCoordinator[Any], ItemT]:
     """Items of an account that each get their own entities.
 
-    ``items_fn`` maps the coordinator's data to the items by key (the key ends the
+    ``items_fn`` returns the items of the coordinator's data by key (the key ends the
     unique id). ``device_fn`` gives an item a device of its own; without it the
     item's entities are on the account's device.
     """
 
-    items_fn: Callable[[Any], Mapping[str, Any]]
-    placeholders_fn: Callable[[str, Any], dict[str, str]] = lambda key, item: {}
-    # Receives the provider's own coordinator and the item.
-    device_fn: Callable[[Any, Any], DeviceInfo] | None = None
+    items_fn: Callable[[CoordinatorT], Mapping[str, ItemT]]
+    placeholders_fn: Callable[[str, ItemT], dict[str, str]] = _no_placeholders
+    device_fn: Callable[[CoordinatorT, ItemT], DeviceInfo] | None = None
 
 
-def _lookups(data: JSEcoinData) -> Mapping[str, Any]:
-    return data.lookups
-
-
-def _websites(data: CoinetizeData) -> Mapping[str, Any]:
-    return data.websites
-
-
-def _website_device(
-    coordinator: CoinetizeCoordinator, website: WebsiteState
-) -> DeviceInfo:
-    return coordinator.website_device_info(website)
-
-
-def _runnable_actions(data: CoinsoftworksData) -> Mapping[str, Any]:
+def _runnable_actions(coordinator: CoinsoftworksCoordinator) -> Mapping[str, Action]:
     """Return the actions a button can run: enabled, without parameters."""
     return {
         action.action_id: action
-        for action in data.actions
+        for action in coordinator.data.actions
         if action.enabled and not action.takes_parameters
     }
 
 
-LOOKUPS = Collection(
-    items_fn=_lookups, placeholders_fn=lambda key, item: {"lookup": key}
+LOOKUPS: Final = Collection[JSEcoinCoordinator, Decimal](
+    items_fn=lambda coordinator: coordinator.data.lookups,
+    placeholders_fn=lambda key, balance: {"lookup": key},
 )
-WEBSITES = Collection(items_fn=_websites, device_fn=_website_device)
-RUNNABLE_ACTIONS = Collection(
+WEBSITES: Final = Collection[CoinetizeCoordinator, WebsiteState](
+    items_fn=lambda coordinator: coordinator.data.websites,
+    device_fn=lambda coordinator, website: coordinator.website_device_info(website),
+)
+RUNNABLE_ACTIONS: Final = Collection[CoinsoftworksCoordinator, Action](
     items_fn=_runnable_actions,
-    placeholders_fn=lambda key, item: {"action": item.action_name},
+    placeholders_fn=lambda key, action: {"action": action.action_name},
 )
 
 
@@ -85,16 +80,26 @@ def has_paths(website: WebsiteState) -> bool:
     return website.link_method is not LinkMethod.DNS
 
 
+def _always(source: object) -> bool:
+    return True
+
+
 @dataclass(frozen=True, kw_only=True)
-class CoinHubEntityDescription(EntityDescription):
+class CoinHubEntityDescription[CoordinatorT: CoinHubCoordinator[Any], SourceT](
+    EntityDescription
+):
     """What every CoinHub entity description adds: where its entities live.
 
-    ``exists_fn`` receives the entity's source (the coordinator's data for account
-    entities, the item for collection entities) and tells whether it gets the entity.
+    ``SourceT`` is what the entity shows: the coordinator's data for account
+    entities, the item for entities of a ``collection``. ``exists_fn`` receives it and
+    tells whether it gets the entity. Platform descriptions type their functions with
+    it, so each is checked against its provider's data.
     """
 
-    collection: Collection | None = None
-    exists_fn: Callable[[Any], bool] = field(default=lambda source: True)
+    collection: Collection[CoordinatorT, SourceT] | None = None
+    exists_fn: Callable[[SourceT], bool] = _always
+    exposed_to_assist: bool = False
+    """Exposed to Assist when first added, as new entities are: it answers a sentence."""
 
 
 def unique_id(
@@ -111,12 +116,12 @@ class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
     """An entity of a CoinHub account, or of one item of the account."""
 
     _attr_has_entity_name = True
-    entity_description: CoinHubEntityDescription
+    entity_description: CoinHubEntityDescription[CoordinatorT, Any]
 
     def __init__(
         self,
         coordinator: CoordinatorT,
-        description: CoinHubEntityDescription,
+        description: CoinHubEntityDescription[CoordinatorT, Any],
         item_key: str | None = None,
     ) -> None:
         """Describe the entity of ``description`` for the account or one item."""
@@ -126,22 +131,28 @@ class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
         self._attr_unique_id = unique_id(coordinator, description.key, item_key)
         self._attr_device_info = coordinator.account_device_info
         if (collection := description.collection) is not None and item_key:
-            item = collection.items_fn(coordinator.data)[item_key]
+            item = collection.items_fn(coordinator)[item_key]
             self._attr_translation_placeholders = collection.placeholders_fn(
                 item_key, item
             )
             if collection.device_fn is not None:
                 self._attr_device_info = collection.device_fn(coordinator, item)
 
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Expose the entities Assist's sentences read, unless the user decided."""
+        await super().async_added_to_hass()
+        if self.entity_description.exposed_to_assist:
+            async_expose_by_default(self.hass, self.entity_id)
+
     @property
     def source(self) -> Any:
         """Return what the entity shows: the account's data, or its item (if any)."""
-        data = self.coordinator.data
         if (collection := self.entity_description.collection) is None:
-            return data
+            return self.coordinator.data
         if self.item_key is None:
             return None
-        return collection.items_fn(data).get(self.item_key)
+        return collection.items_fn(self.coordinator).get(self.item_key)
 
     @property
     @override
@@ -151,7 +162,7 @@ class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
 
 
 @callback
-def async_add_coinhub_entities[DescriptionT: CoinHubEntityDescription](
+def async_add_coinhub_entities[DescriptionT: CoinHubEntityDescription[Any, Any]](
     entry: CoinHubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     descriptions: Iterable[DescriptionT],
@@ -182,7 +193,7 @@ def async_add_coinhub_entities[DescriptionT: CoinHubEntityDescription](
         present: set[tuple[str, str]] = set()
         new_entities: list[Entity] = []
         for description, collection in collected:
-            for key, item in collection.items_fn(coordinator.data).items():
+            for key, item in collection.items_fn(coordinator).items():
                 if not description.exists_fn(item):
                     continue
                 present.add((description.key, key))

@@ -18,7 +18,12 @@ from .api.jsecoin.models import (
     COMMAND_TRANSFER,
 )
 from .const import Provider
-from .coordinator import CoinHubConfigEntry, CoinHubCoordinator, JSEcoinCoordinator
+from .coordinator import (
+    CoinHubConfigEntry,
+    CoinHubCoordinator,
+    JSEcoinCoordinator,
+    JSEcoinData,
+)
 from .entity import CoinHubEntity, CoinHubEntityDescription, async_add_coinhub_entities
 
 # Read-only: events come from the coordinator's polls.
@@ -38,11 +43,12 @@ type Trigger = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True, kw_only=True)
-class CoinHubEventEntityDescription(EventEntityDescription, CoinHubEntityDescription):
+class CoinHubEventEntityDescription[CoordinatorT: CoinHubCoordinator[Any], SourceT](
+    EventEntityDescription, CoinHubEntityDescription[CoordinatorT, SourceT]
+):
     """A CoinHub event entity: how it subscribes to its coordinator's events."""
 
-    # Receives the provider's own coordinator.
-    listen_fn: Callable[[Any, Trigger], CALLBACK_TYPE]
+    listen_fn: Callable[[CoordinatorT, Trigger], CALLBACK_TYPE]
 
 
 def transaction_event_type(entry: HistoryEntry) -> str | None:
@@ -75,9 +81,9 @@ def _listen_to_transactions(
     return coordinator.async_add_transaction_listener(on_transaction)
 
 
-EVENTS: Final[dict[Provider, tuple[CoinHubEventEntityDescription, ...]]] = {
+EVENTS: Final[dict[Provider, tuple[CoinHubEventEntityDescription[Any, Any], ...]]] = {
     Provider.JSECOIN: (
-        CoinHubEventEntityDescription(
+        CoinHubEventEntityDescription[JSEcoinCoordinator, JSEcoinData](
             key="transaction",
             translation_key="transaction",
             event_types=TRANSACTION_EVENT_TYPES,
@@ -106,7 +112,7 @@ async def async_setup_entry(
 class CoinHubEventEntity(CoinHubEntity[CoinHubCoordinator[Any]], EventEntity):
     """An event entity triggered by its coordinator."""
 
-    entity_description: CoinHubEventEntityDescription
+    entity_description: CoinHubEventEntityDescription[Any, Any]
 
     @override
     async def async_added_to_hass(self) -> None:

@@ -23,9 +23,13 @@ from .api.coinetize import LinkMethod
 from .api.coinsoftworks import ExecutionStatus
 from .const import Provider
 from .coordinator import (
+    CoinetizeCoordinator,
+    CoinetizeData,
     CoinHubConfigEntry,
     CoinHubCoordinator,
+    CoinsoftworksCoordinator,
     CoinsoftworksData,
+    JSEcoinCoordinator,
     JSEcoinData,
     WebsiteState,
 )
@@ -46,11 +50,23 @@ JSE_DISPLAY_PRECISION: Final = 4
 
 
 @dataclass(frozen=True, kw_only=True)
-class CoinHubSensorEntityDescription(SensorEntityDescription, CoinHubEntityDescription):
+class CoinHubSensorEntityDescription[CoordinatorT: CoinHubCoordinator[Any], SourceT](
+    SensorEntityDescription, CoinHubEntityDescription[CoordinatorT, SourceT]
+):
     """A CoinHub sensor: its value (and attributes) from the entity's source."""
 
-    value_fn: Callable[[Any], StateType | Decimal | datetime]
-    attr_fn: Callable[[Any], dict[str, Any]] | None = None
+    value_fn: Callable[[SourceT], StateType | Decimal | datetime]
+    attr_fn: Callable[[SourceT], dict[str, Any]] | None = None
+
+
+# What each sensor reads: an account's data, or one item of a collection.
+JSEcoinSensor = CoinHubSensorEntityDescription[JSEcoinCoordinator, JSEcoinData]
+LookupSensor = CoinHubSensorEntityDescription[JSEcoinCoordinator, Decimal]
+CoinetizeSensor = CoinHubSensorEntityDescription[CoinetizeCoordinator, CoinetizeData]
+WebsiteSensor = CoinHubSensorEntityDescription[CoinetizeCoordinator, WebsiteState]
+CoinsoftworksSensor = CoinHubSensorEntityDescription[
+    CoinsoftworksCoordinator, CoinsoftworksData
+]
 
 
 def _jsecoin_last_transaction(data: JSEcoinData) -> datetime | None:
@@ -86,16 +102,17 @@ def _last_action(data: CoinsoftworksData) -> dict[str, Any]:
     }
 
 
-SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
+SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ...]]] = {
     Provider.JSECOIN: (
-        CoinHubSensorEntityDescription(
+        JSEcoinSensor(
             key="balance",
             translation_key="balance",
             state_class=SensorStateClass.TOTAL,
+            exposed_to_assist=True,
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             value_fn=lambda data: data.balance,
         ),
-        CoinHubSensorEntityDescription(
+        LookupSensor(
             key="lookup_balance",
             translation_key="lookup_balance",
             collection=LOOKUPS,
@@ -103,7 +120,17 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             value_fn=lambda balance: balance,
         ),
-        CoinHubSensorEntityDescription(
+        # PLACEHOLDER until the income sensors land (translation key and unique id
+        # are theirs): what Assist's "how much did I mine today" reads.
+        JSEcoinSensor(
+            key="income_today",
+            translation_key="income_today",
+            state_class=SensorStateClass.TOTAL,
+            suggested_display_precision=JSE_DISPLAY_PRECISION,
+            exposed_to_assist=True,
+            value_fn=lambda data: data.income_today,
+        ),
+        JSEcoinSensor(
             key="block_id",
             translation_key="block_id",
             entity_category=EntityCategory.DIAGNOSTIC,
@@ -111,7 +138,7 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
             entity_registry_enabled_default=False,
             value_fn=lambda data: data.block_id,
         ),
-        CoinHubSensorEntityDescription(
+        JSEcoinSensor(
             key="last_transaction",
             translation_key="last_transaction",
             device_class=SensorDeviceClass.TIMESTAMP,
@@ -119,12 +146,12 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
         ),
     ),
     Provider.COINETIZE: (
-        CoinHubSensorEntityDescription(
+        CoinetizeSensor(
             key="linked_websites",
             translation_key="linked_websites",
             value_fn=lambda data: len(data.websites),
         ),
-        CoinHubSensorEntityDescription(
+        WebsiteSensor(
             key="enabled_paths",
             translation_key="enabled_paths",
             collection=WEBSITES,
@@ -132,7 +159,7 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
             value_fn=_enabled_path_count,
             attr_fn=_enabled_paths,
         ),
-        CoinHubSensorEntityDescription(
+        WebsiteSensor(
             key="link_method",
             translation_key="link_method",
             collection=WEBSITES,
@@ -143,18 +170,19 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription, ...]]] = {
         ),
     ),
     Provider.COINSOFTWORKS: (
-        CoinHubSensorEntityDescription(
+        CoinsoftworksSensor(
             key="purchased_plan",
             translation_key="purchased_plan",
+            exposed_to_assist=True,
             value_fn=lambda data: data.user.purchased_plan,
         ),
-        CoinHubSensorEntityDescription(
+        CoinsoftworksSensor(
             key="enabled_actions",
             translation_key="enabled_actions",
             value_fn=lambda data: sum(action.enabled for action in data.actions),
             attr_fn=_enabled_actions,
         ),
-        CoinHubSensorEntityDescription(
+        CoinsoftworksSensor(
             key="last_action_status",
             translation_key="last_action_status",
             device_class=SensorDeviceClass.ENUM,
@@ -183,7 +211,7 @@ async def async_setup_entry(
 class CoinHubSensorEntity(CoinHubEntity[CoinHubCoordinator[Any]], SensorEntity):
     """A sensor of a CoinHub account, lookup or website."""
 
-    entity_description: CoinHubSensorEntityDescription
+    entity_description: CoinHubSensorEntityDescription[Any, Any]
 
     @property
     @override

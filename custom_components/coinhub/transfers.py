@@ -25,14 +25,14 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 from uuid import uuid4
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
 from .api.exceptions import CoinHubError, OutcomeUnknownError
 from .api.jsecoin import ExportResult, HistoryEntry, format_amount, validate_transfer
+from .api.jsecoin.models import COMMAND_EXPORT, COMMAND_TRANSFER
 from .const import (
     CONF_ALLOW_TRANSFERS,
     CONF_DAILY_TRANSFER_LIMIT,
@@ -45,7 +45,7 @@ from .const import (
 )
 
 if TYPE_CHECKING:
-    from .coordinator import JSEcoinCoordinator
+    from .coordinator.jsecoin import JSEcoinCoordinator
 
 STORAGE_VERSION: Final = 1
 LEDGER_WINDOW: Final = timedelta(hours=24)
@@ -66,16 +66,12 @@ RECONCILED: Final[dict[bool | None, str]] = {
     None: "the account history could not be read, so the outcome is unknown",
 }
 
-TRANSFER_GUARDS: HassKey[dict[str, TransferGuard]] = HassKey(
-    f"{DOMAIN}_transfer_guards"
-)
-
 
 class Movement(StrEnum):
     """The value-moving actions; each names its own translation keys."""
 
-    TRANSFER = "transfer"
-    EXPORT = "export"
+    TRANSFER = COMMAND_TRANSFER
+    EXPORT = COMMAND_EXPORT
 
 
 class LedgerRecord(TypedDict):
@@ -219,35 +215,41 @@ class TransferLedger:
 
 
 class TransferGuard:
-    """Serialises one account's writes and applies the value-moving rules to them."""
+    """Serialises one account's writes and applies the value-moving rules to them.
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """Create the guard of one JSEcoin config entry."""
+    Owned by the account's coordinator, so it lives exactly as long as the entry is
+    loaded; the ledger it keeps is read from storage again at the next setup.
+    """
+
+    def __init__(self, coordinator: JSEcoinCoordinator) -> None:
+        """Create the guard of one JSEcoin account."""
         self.lock = asyncio.Lock()
-        self._ledger = TransferLedger(hass, entry_id)
+        self._coordinator = coordinator
+        self._ledger = TransferLedger(
+            coordinator.hass, coordinator.config_entry.entry_id
+        )
         # History entries already matched to a send, so one entry never confirms two.
         self._claimed_history_ids: set[str] = set()
 
     async def async_transfer(
         self,
-        coordinator: JSEcoinCoordinator,
         recipient: str,
         amount: Decimal,
         reference: str,
     ) -> str:
         """Send ``amount`` JSE to ``recipient`` at most once; return the notification."""
+        coordinator = self._coordinator
         validate_transfer(recipient, amount, reference)
 
         def is_this_transfer(entry: HistoryEntry) -> bool:
             return (
-                entry.command == "transfer"
+                entry.command == COMMAND_TRANSFER
                 and entry.value == -amount
                 and entry.reference == reference
                 and _same_counterparty(entry, recipient)
             )
 
         result = await self._async_move(
-            coordinator,
             Movement.TRANSFER,
             amount,
             lambda: coordinator.client.transfer(recipient, amount, reference),
@@ -255,22 +257,20 @@ class TransferGuard:
         )
         return CONFIRMED_FROM_HISTORY if result is None else result.notification
 
-    async def async_export(
-        self, coordinator: JSEcoinCoordinator, amount: Decimal
-    ) -> ExportResult:
+    async def async_export(self, amount: Decimal) -> ExportResult:
         """Turn ``amount`` JSE into a coin code at most once.
 
         Returns the provider's answer, whose coin code only the caller may see. When
         the answer was lost the code cannot be recovered: a translated error says
         whether the value left the balance.
         """
+        coordinator = self._coordinator
         format_amount(amount)
 
         def is_this_export(entry: HistoryEntry) -> bool:
-            return entry.command == "export" and abs(entry.value) == amount
+            return entry.command == COMMAND_EXPORT and abs(entry.value) == amount
 
         result = await self._async_move(
-            coordinator,
             Movement.EXPORT,
             amount,
             lambda: coordinator.client.export_coins(amount),
@@ -286,7 +286,6 @@ class TransferGuard:
 
     async def _async_move[T](
         self,
-        coordinator: JSEcoinCoordinator,
         movement: Movement,
         amount: Decimal,
         send: Callable[[], Awaitable[T]],
@@ -297,6 +296,7 @@ class TransferGuard:
         Returns the provider's answer, or ``None`` when the answer was lost and the
         history confirmed the value moved.
         """
+        coordinator = self._coordinator
         limits = TransferLimits.from_options(coordinator.config_entry.options)
         limits.check_single(amount)
         async with self.lock:
@@ -307,7 +307,7 @@ class TransferGuard:
             try:
                 result: T | None = await send()
             except OutcomeUnknownError:
-                confirmed = await self._async_reconcile(coordinator, started, matches)
+                confirmed = await self._async_reconcile(started, matches)
                 LOGGER.warning(
                     "The answer to a JSEcoin %s of %s JSE was lost; %s",
                     movement,
@@ -338,7 +338,6 @@ class TransferGuard:
 
     async def _async_reconcile(
         self,
-        coordinator: JSEcoinCoordinator,
         started: datetime,
         matches: Callable[[HistoryEntry], bool],
     ) -> bool | None:
@@ -348,6 +347,7 @@ class TransferGuard:
         and, also after a short re-check, shows nothing. ``None``: it could not be read.
         Every history read goes to the coordinator, so the events stay exact.
         """
+        coordinator = self._coordinator
         earliest = started - CLOCK_TOLERANCE
         history_read = False
         for delay in (0.0, RECHECK_DELAY):
@@ -380,21 +380,3 @@ def _same_counterparty(entry: HistoryEntry, recipient: str) -> bool:
         return email is None or email.lower() == recipient.lower()
     key = entry.counterparty_public_key
     return key is None or key.lower() == recipient.lower()
-
-
-def transfer_guard(
-    hass: HomeAssistant, coordinator: JSEcoinCoordinator
-) -> TransferGuard:
-    """Return the guard of the coordinator's entry; it lives as long as the entry is loaded."""
-    guards = hass.data.setdefault(TRANSFER_GUARDS, {})
-    entry = coordinator.config_entry
-    if (guard := guards.get(entry.entry_id)) is None:
-        guard = guards[entry.entry_id] = TransferGuard(hass, entry.entry_id)
-
-        @callback
-        def forget_guard() -> None:
-            """Drop the guard: the next setup reads the ledger from storage again."""
-            del guards[entry.entry_id]
-
-        entry.async_on_unload(forget_guard)
-    return guard

@@ -22,7 +22,6 @@ from custom_components.coinhub.api.coinsoftworks import (
     TokenCache,
     User,
     client as client_module,
-    token_cache_for,
 )
 from custom_components.coinhub.api.coinsoftworks.client import (
     UNAUTHORIZED_MESSAGE,
@@ -54,12 +53,6 @@ SEND_BTC, CLAIM, SWAP, RESTART = "33", "12", "17", "41"  # John's actions
 async def session() -> AsyncGenerator[ClientSession]:
     async with ClientSession() as session:
         yield session
-
-
-@pytest.fixture(autouse=True)
-def fresh_token_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts without shared caches (the registry is module-wide)."""
-    monkeypatch.setattr(client_module, "_TOKEN_CACHES", {})
 
 
 def sandbox_cache(sandbox: Sandbox) -> TokenCache:
@@ -260,26 +253,41 @@ async def test_a_cancelled_caller_leaves_the_shared_authentication_running(
     assert auth_requests(sandbox) == 1
 
 
-async def test_the_account_cache_is_shared_by_the_next_client(
+async def test_a_cache_handed_to_the_next_client_keeps_its_bearer(
     sandbox: Sandbox, session: ClientSession, admin: Admin
 ) -> None:
-    """The config flow's bearer is reused by the entry created right after it."""
-    flow_client = make_client(
-        sandbox, session, token_cache=token_cache_for(JOHN_KEY, JOHN_TOKEN)
-    )
+    """Two clients given one cache authenticate once; a client alone starts afresh."""
+    cache = sandbox_cache(sandbox)
+    flow_client = make_client(sandbox, session, token_cache=cache)
     await flow_client.user()
-    entry_client = make_client(
-        sandbox, session, token_cache=token_cache_for(JOHN_KEY, JOHN_TOKEN)
-    )
+    entry_client = make_client(sandbox, session, token_cache=cache)
 
-    assert entry_client.token_cache is flow_client.token_cache
+    assert entry_client.token_cache is cache
     assert (await entry_client.actions())[0].action_id == SEND_BTC
     assert await admin.auth_count() == 1
-    assert token_cache_for(JOHN_KEY, "1_another-token") is not entry_client.token_cache
-    assert token_cache_for(MIA["api_key"], JOHN_TOKEN) is not entry_client.token_cache
-    registry = client_module._TOKEN_CACHES
-    assert len(registry) == 3
-    assert not any(JOHN_KEY in key or JOHN_TOKEN in key for key in registry)
+    alone = CoinsoftworksClient(
+        session, JOHN_KEY, JOHN_TOKEN, base_url=sandbox.base_url("coinsoftworks")
+    )
+    assert alone.token_cache is not cache
+    assert alone.token_cache.fresh_token(sandbox.base_url("coinsoftworks")) is None
+
+
+async def test_cache_follows_a_replaced_wall_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a clock of its own, the cache reads time.time at each call."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(client_module.time, "time", lambda: now[0])
+    cache = TokenCache(refresh_margin=60)
+
+    async def authenticate() -> _Issued:
+        return issued(3600, now[0], server_time=now[0])
+
+    token = await cache.get("https://a", authenticate)
+    now[0] += 3539
+    assert cache.fresh_token("https://a") is token
+    now[0] += 3541
+    assert cache.fresh_token("https://a") is None
 
 
 async def test_token_is_refreshed_shortly_before_it_expires(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import aiohttp
 import pytest
 
 from custom_components.coinhub.api._http import (
     decode_json,
     decode_json_object,
+    is_answer_lost,
     retry_after_seconds,
     safe_segment,
 )
@@ -66,3 +68,22 @@ def test_unsafe_segments_are_refused(value: str) -> None:
 
 def test_safe_segments_are_percent_encoded() -> None:
     assert safe_segment("recipient", "bob+jse@example.com") == "bob%2Bjse%40example.com"
+
+
+@pytest.mark.parametrize(
+    ("error", "lost"),
+    [
+        (aiohttp.ServerDisconnectedError(), True),
+        (aiohttp.ClientPayloadError("truncated"), True),
+        (aiohttp.ClientOSError(104, "reset"), True),
+        (aiohttp.SocketTimeoutError(), True),
+        (TimeoutError(), True),
+        # Nothing was sent: the connection was never made.
+        (aiohttp.ConnectionTimeoutError(), False),
+        (aiohttp.ClientConnectionError(), False),
+    ],
+)
+def test_which_errors_mean_a_sent_request_may_have_applied(
+    error: BaseException, lost: bool
+) -> None:
+    assert is_answer_lost(error) is lost

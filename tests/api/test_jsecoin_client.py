@@ -25,10 +25,10 @@ from custom_components.coinhub.api.exceptions import (
     RateLimitedError,
 )
 from custom_components.coinhub.api.jsecoin import (
+    RATE_LIMIT_REQUESTS,
     History,
     JSEcoinClient,
     RequestBudget,
-    budget_for_key,
     client as jsecoin_client,
     format_amount,
 )
@@ -719,12 +719,29 @@ def test_budget_window_slides() -> None:
         RequestBudget(requests=0)
 
 
-def test_one_budget_per_key() -> None:
-    first = budget_for_key("sandbox-jse-shared-key")
-    assert budget_for_key("sandbox-jse-shared-key") is first
-    assert budget_for_key("sandbox-jse-other-key") is not first
-    client = JSEcoinClient(None, "sandbox-jse-shared-key")  # type: ignore[arg-type]
-    assert client.budget is first
+def test_a_client_draws_on_the_budget_it_is_given() -> None:
+    shared = RequestBudget()
+    first = JSEcoinClient(None, "sandbox-jse-shared-key", budget=shared)  # type: ignore[arg-type]
+    second = JSEcoinClient(None, "sandbox-jse-shared-key", budget=shared)  # type: ignore[arg-type]
+    alone = JSEcoinClient(None, "sandbox-jse-shared-key")  # type: ignore[arg-type]
+    assert first.budget is shared
+    assert second.budget is shared
+    assert alone.budget is not shared  # no hidden registry: a fresh budget
+    assert alone.budget.remaining == RATE_LIMIT_REQUESTS
+
+
+def test_budget_follows_a_replaced_monotonic_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a clock of its own, the budget reads time.monotonic at each call."""
+    now = [5000.0]
+    monkeypatch.setattr(jsecoin_client.time, "monotonic", lambda: now[0])
+    budget = RequestBudget(requests=1, window=10)
+    budget.acquire()
+    with pytest.raises(RateLimitedError):
+        budget.acquire()
+    now[0] += 10
+    budget.acquire()
 
 
 @pytest.mark.parametrize(

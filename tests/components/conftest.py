@@ -304,27 +304,6 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         yield
 
 
-@pytest.fixture
-def fresh_client_registries() -> Generator[None]:
-    """Start without request budgets or bearer tokens left by earlier tests.
-
-    The clients share one budget per JSEcoin key and one token cache per coinsoftworks
-    account for the whole process; tests against a fresh sandbox must not inherit them.
-    """
-    from custom_components.coinhub.api.coinsoftworks import (
-        client as coinsoftworks_client,
-    )
-    from custom_components.coinhub.api.jsecoin import (
-        client as jsecoin_client,
-    )
-
-    with (
-        patch.dict(jsecoin_client._BUDGETS, clear=True),
-        patch.dict(coinsoftworks_client._TOKEN_CACHES, clear=True),
-    ):
-        yield
-
-
 async def call_action(
     hass: HomeAssistant, service: str, entry: MockConfigEntry, /, **data: Any
 ) -> Any:

@@ -24,7 +24,7 @@ from custom_components.coinhub.const import (
     CONF_WEBSITES,
     DOMAIN,
 )
-from sandbox.app import SEEDS_DIR
+from sandbox.context import SEEDS_DIR
 from tests.conftest import Sandbox
 
 

@@ -63,7 +63,8 @@ async def test_press_runs_the_action_once(
     """A press executes the action once and does not wait for it."""
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
     with patch(
-        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0,
     ):
         await hass.services.async_call(
             BUTTON_DOMAIN,
@@ -81,8 +82,8 @@ async def test_press_runs_the_action_once(
     [
         (AuthenticationError("refused"), "auth_failed"),
         (RateLimitedError("slow down"), "rate_limited"),
-        (OutcomeUnknownError("lost"), "action_outcome_unknown"),
-        (ProviderRefusedError("nope"), "action_not_started"),
+        (OutcomeUnknownError("lost"), "outcome_unknown"),
+        (ProviderRefusedError("nope"), "provider_refused"),
     ],
 )
 @pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
@@ -105,7 +106,7 @@ async def test_press_errors_translated(
     assert raised.value.translation_key == key
     assert raised.value.translation_placeholders["action"] == "Claim mining rewards"
     message = str(raised.value)
-    assert "Claim mining rewards" in message or "coinsoftworks" in message
+    assert "coinsoftworks JohnCB5496" in message  # the account it happened to
     for secret in CREDENTIALS:
         assert secret not in message
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)

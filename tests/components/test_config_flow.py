@@ -205,15 +205,20 @@ def clients() -> Generator[MockClients]:
     )
     with (
         patch(
-            "custom_components.coinhub.config_flow.jsecoin_client",
+            "custom_components.coinhub.providers.jsecoin_client",
             return_value=jsecoin,
         ) as jsecoin_factory,
+        # The options flow checks lookups with the same client.
         patch(
-            "custom_components.coinhub.config_flow.coinetize_client",
+            "custom_components.coinhub.options_flow.jsecoin_client",
+            new=jsecoin_factory,
+        ),
+        patch(
+            "custom_components.coinhub.providers.coinetize_client",
             return_value=coinetize,
         ) as coinetize_factory,
         patch(
-            "custom_components.coinhub.config_flow.coinsoftworks_client",
+            "custom_components.coinhub.providers.coinsoftworks_client",
             return_value=coinsoftworks,
         ) as coinsoftworks_factory,
     ):
@@ -838,10 +843,10 @@ async def test_reconfigure_invalid_base_url(
 
 
 @ALL_CASES
-def test_options_flow_only_for_jsecoin(case: ProviderCase) -> None:
-    """Only JSEcoin accounts have options."""
+def test_options_flow_only_for_jsecoin_and_coinetize(case: ProviderCase) -> None:
+    """JSEcoin and Coinetize accounts have options."""
     entry = mock_entry(case)
-    has_options = case.provider is Provider.JSECOIN
+    has_options = case.provider in {Provider.JSECOIN, Provider.COINETIZE}
     assert CoinHubConfigFlow.async_supports_options_flow(entry) is has_options
     if has_options:
         assert CoinHubConfigFlow.async_get_options_flow(entry) is not None

@@ -12,9 +12,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
-from custom_components.coinhub.api.coinsoftworks import (
-    client as coinsoftworks_client_module,
-)
 from custom_components.coinhub.clients import coinsoftworks_client
 from custom_components.coinhub.const import (
     CONF_ACCESS_TOKEN,
@@ -282,13 +279,6 @@ async def test_coinetize_reauth(
 
 
 # coinsoftworks
-
-
-@pytest.fixture(autouse=True)
-def fresh_token_caches() -> Generator[None]:
-    """Start every test without bearer tokens cached by an earlier one."""
-    with patch.dict(coinsoftworks_client_module._TOKEN_CACHES, clear=True):
-        yield
 
 
 def coinsoftworks_account() -> dict[str, Any]:

@@ -51,13 +51,13 @@ from custom_components.coinhub.coordinator import (
     COINSOFTWORKS_INTERVAL,
     JSECOIN_BLOCK_INTERVAL,
     JSECOIN_HISTORY_SAFETY_INTERVAL,
-    JSECOIN_MIN_INTERVAL,
     CoinetizeCoordinator,
     CoinsoftworksCoordinator,
     HistoryMarker,
     JSEcoinCoordinator,
     jsecoin_polling_interval,
 )
+from custom_components.coinhub.coordinator.jsecoin import JSECOIN_MIN_INTERVAL
 from tests.components.conftest import (
     CONFIG_ENTRIES,
     coinetize_config_entry,
@@ -449,9 +449,7 @@ async def test_unavailable_and_back_logged_once(
     assert hass.states.get(TRANSACTION).state == STATE_UNAVAILABLE
     failures = [r for r in caplog.records if "Error fetching" in r.getMessage()]
     assert len(failures) == 1
-    assert "Could not get the data of JSEcoin 123 from JSEcoin" in (
-        failures[0].getMessage()
-    )
+    assert "Could not reach JSEcoin for JSEcoin 123" in (failures[0].getMessage())
 
     mock_jsecoin_client.balance.side_effect = balance
     await poll(hass, freezer, interval)
@@ -800,7 +798,8 @@ CLAIM_ID = "12"
 def fast_monitor() -> Generator[None]:
     """Read executions without waiting."""
     with patch(
-        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0,
     ):
         yield
 
@@ -821,7 +820,7 @@ async def test_execute_and_wait(
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
     coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
     execution = await coordinator.async_execute(
-        action(coordinator, CLAIM_ID), None, wait=True, timeout=10
+        action(coordinator, CLAIM_ID), None, wait=10
     )
     await hass.async_block_till_done()
     assert execution.status is ExecutionStatus.COMPLETED
@@ -850,9 +849,7 @@ async def test_execute_without_waiting(
     """Without waiting the queued execution returns; the monitor finishes it."""
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
     coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
-    execution = await coordinator.async_execute(
-        action(coordinator, CLAIM_ID), None, wait=False, timeout=10
-    )
+    execution = await coordinator.async_execute(action(coordinator, CLAIM_ID), None)
     assert execution.status is ExecutionStatus.QUEUED
     assert hass.states.get(LAST_ACTION).state == "queued"
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -870,10 +867,11 @@ async def test_execute_times_out_and_goes_on(
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
     coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
     with patch(
-        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0.01
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0.01,
     ):
         execution = await coordinator.async_execute(
-            action(coordinator, CLAIM_ID), None, wait=True, timeout=0.001
+            action(coordinator, CLAIM_ID), None, wait=0.001
         )
         assert execution.status is ExecutionStatus.QUEUED
         assert events == []
@@ -895,7 +893,7 @@ async def test_execution_finished_at_once(
     )
     coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
     execution = await coordinator.async_execute(
-        action(coordinator, "17"), None, wait=True, timeout=10
+        action(coordinator, "17"), None, wait=10
     )
     await hass.async_block_till_done()
     assert execution.status is ExecutionStatus.FAILED
@@ -921,7 +919,7 @@ async def test_monitor_keeps_reading_after_errors(
     ]
     coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
     execution = await coordinator.async_execute(
-        action(coordinator, CLAIM_ID), None, wait=True, timeout=10
+        action(coordinator, CLAIM_ID), None, wait=10
     )
     assert execution.status is ExecutionStatus.COMPLETED
     assert mock_coinsoftworks_client.execute_action.await_count == 1
@@ -943,14 +941,17 @@ async def test_monitor_gives_up(
     mock_coinsoftworks_client.execution.return_value = running
     coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
     with (
-        patch("custom_components.coinhub.coordinator.EXECUTION_MONITOR_LIMIT", 0.05),
         patch(
-            "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY",
+            "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_LIMIT",
+            0.05,
+        ),
+        patch(
+            "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
             0.01,
         ),
     ):
         execution = await coordinator.async_execute(
-            action(coordinator, CLAIM_ID), None, wait=True, timeout=5
+            action(coordinator, CLAIM_ID), None, wait=5
         )
     assert execution.status is ExecutionStatus.RUNNING
     assert events == []
@@ -966,9 +967,7 @@ async def test_monitors_cancelled_on_unload(
     """Unloading the entry stops following its executions."""
     events = async_capture_events(hass, EVENT_ACTION_FINISHED)
     coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
-    await coordinator.async_execute(
-        action(coordinator, CLAIM_ID), None, wait=False, timeout=10
-    )
+    await coordinator.async_execute(action(coordinator, CLAIM_ID), None)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     mock_coinsoftworks_client.execution.assert_not_called()
@@ -992,12 +991,8 @@ async def test_later_execution_shown(
         Execution("exe-old", CLAIM_ID, ExecutionStatus.QUEUED),
         Execution("exe-new", "17", ExecutionStatus.RUNNING),
     ]
-    await coordinator.async_execute(
-        action(coordinator, CLAIM_ID), None, wait=False, timeout=10
-    )
-    await coordinator.async_execute(
-        action(coordinator, "17"), None, wait=False, timeout=10
-    )
+    await coordinator.async_execute(action(coordinator, CLAIM_ID), None)
+    await coordinator.async_execute(action(coordinator, "17"), None)
     assert hass.states.get(LAST_ACTION).state == "running"
     await hass.async_block_till_done(wait_background_tasks=True)
     state = hass.states.get(LAST_ACTION)

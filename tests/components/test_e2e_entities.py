@@ -36,6 +36,7 @@ from custom_components.coinhub.coordinator import (
     COINETIZE_INTERVAL,
     COINSOFTWORKS_INTERVAL,
     JSECOIN_BLOCK_INTERVAL,
+    jsecoin as jsecoin_coordinator,
 )
 from tests.components.conftest import setup_entry
 from tests.components.sandbox_entries import (
@@ -49,9 +50,6 @@ from tests.components.sandbox_entries import (
     seed,
 )
 from tests.conftest import Sandbox
-
-pytestmark = pytest.mark.usefixtures("fresh_client_registries")
-
 
 SHOP = seed("coinetize")["websites"][0]
 
@@ -117,9 +115,11 @@ async def test_jsecoin_entities_follow_the_account(
     await poll(hass, interval)
     assert len(events) == 1
     sandbox.context.clock.advance(10 * BLOCK_SECONDS)
-    # As if the block's cadence had passed on Home Assistant's side too.
-    entry.runtime_data._block_read_at -= JSECOIN_BLOCK_INTERVAL
-    await poll(hass, interval)
+    # The block's cadence passes on Home Assistant's side too.
+    later = dt_util.utcnow() + JSECOIN_BLOCK_INTERVAL
+    with patch.object(jsecoin_coordinator, "dt_util") as coordinator_clock:
+        coordinator_clock.utcnow.return_value = later
+        await poll(hass, interval)
     assert int(hass.states.get(BLOCK).state) > first_block
 
 
@@ -188,7 +188,8 @@ async def test_jsecoin_mining_reward(
 def quick_monitor() -> Generator[None]:
     """Read executions at short pauses: the sandbox's clock is moved instead."""
     with patch(
-        "custom_components.coinhub.coordinator.EXECUTION_MONITOR_FIRST_DELAY", 0.01
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0.01,
     ):
         yield
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from unittest.mock import patch
 
@@ -23,7 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.coinhub import coordinator as coordinator_module
+from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.const import (
     CONF_ALLOW_TRANSFERS,
     CONF_DAILY_TRANSFER_LIMIT,
@@ -32,6 +33,7 @@ from custom_components.coinhub.const import (
     EVENT_ACTION_FINISHED,
     EVENT_TRANSACTION,
 )
+from custom_components.coinhub.coordinator import coinsoftworks as coordinator_module
 from sandbox.faults import FaultRule
 from tests.components.conftest import call_action, setup_entry
 from tests.components.sandbox_entries import (
@@ -46,8 +48,6 @@ from tests.components.sandbox_entries import (
     transfers_allowed,
 )
 from tests.conftest import Sandbox
-
-pytestmark = pytest.mark.usefixtures("fresh_client_registries")
 
 
 async def balance(sandbox: Sandbox, name: str) -> Decimal:
@@ -233,7 +233,12 @@ async def test_lock_waited_out(
         waits.append(seconds)
         sandbox.context.clock.advance(seconds)
 
-    alice.runtime_data.client._sleep = wait_on_the_sandbox_clock
+    # The client waits out locks with the sleep it was built with.
+    with patch(
+        "custom_components.coinhub.clients.JSEcoinClient",
+        partial(JSEcoinClient, sleep=wait_on_the_sandbox_clock),
+    ):
+        assert await hass.config_entries.async_reload(alice.entry_id)
     await call_action(
         hass, "transfer", alice, recipient=BOB["email"], amount=1, reference="a"
     )

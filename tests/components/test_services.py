@@ -314,6 +314,14 @@ async def test_actions_registered_once_without_entries(hass: HomeAssistant) -> N
     assert len(registered) == 11
 
 
+def test_only_reading_actions_are_for_everyone() -> None:
+    """Every action that changes an account is marked for administrators."""
+    readers = {
+        name for name, definition in services.ACTIONS.items() if not definition.admin
+    }
+    assert readers == {"get_block", "website_review"}
+
+
 async def test_actions_described(hass: HomeAssistant) -> None:
     """Every action is described with its fields; each names its account."""
     assert await async_setup_component(hass, DOMAIN, {})
@@ -514,11 +522,13 @@ async def test_daily_limit_survives_a_restart(
             reference=reference,
         )
     stored = hass_storage[ledger_key(entry)]
+    guard = entry.runtime_data.transfers
 
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert entry.entry_id not in hass.data[transfers.TRANSFER_GUARDS]
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    # A new guard, which knows the sent amounts from storage only.
+    assert entry.runtime_data.transfers is not guard
     assert hass_storage[ledger_key(entry)] == stored
 
     with pytest.raises(ServiceValidationError) as err:
@@ -595,6 +605,7 @@ async def test_refused_transfer_does_not_count(
     assert err.value.translation_key == "provider_refused"
     assert err.value.translation_placeholders == {
         "provider": "JSEcoin",
+        "account": "JSEcoin 123",
         "notification": "Transfer Failed: Insufficient Funds",
     }
     assert hass_storage[ledger_key(jse_entry)]["data"]["records"] == []
@@ -615,6 +626,7 @@ async def test_transfer_locked_beyond_the_wait(
     assert err.value.translation_key == "account_locked"
     assert err.value.translation_placeholders == {
         "provider": "JSEcoin",
+        "account": "JSEcoin 123",
         "seconds": "20",
     }
 
@@ -1013,15 +1025,15 @@ async def test_get_block(
         (
             AccessLevelError("no write", required_level=2),
             HomeAssistantError,
-            "provider_access_level",
+            "access_level",
         ),
         (
             RateLimitedError("slow down", retry_after=60),
             HomeAssistantError,
-            "provider_rate_limited",
+            "rate_limited",
         ),
-        (CannotConnectError("down"), HomeAssistantError, "provider_unreachable"),
-        (OutcomeUnknownError("lost"), HomeAssistantError, "provider_outcome_unknown"),
+        (CannotConnectError("down"), HomeAssistantError, "cannot_connect"),
+        (OutcomeUnknownError("lost"), HomeAssistantError, "outcome_unknown"),
         (CoinHubError("odd"), HomeAssistantError, "provider_error"),
         (
             InvalidInputError("coin_code", "bad"),
@@ -1056,9 +1068,23 @@ async def test_refused_credentials_start_reauth(
     jsecoin_client.block.side_effect = AuthenticationError("API key not recognized")
     with pytest.raises(HomeAssistantError) as err:
         await call_action(hass, "get_block", jse_entry, block=1)
-    assert err.value.translation_key == "provider_auth_failed"
-    assert str(err.value).startswith("JSEcoin refused the account's credentials.")
+    assert err.value.translation_key == "auth_failed"
+    assert str(err.value).startswith("JSEcoin refused the credentials of JSEcoin 123.")
     assert_no_secret(err.value)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+async def test_key_without_read_access_starts_reauth(
+    hass: HomeAssistant, jse_entry: MockConfigEntry, jsecoin_client: AsyncMock
+) -> None:
+    """A key that cannot even read asks for a new key, as a poll refused so does."""
+    jsecoin_client.block.side_effect = AccessLevelError("no read", required_level=1)
+    with pytest.raises(HomeAssistantError) as err:
+        await call_action(hass, "get_block", jse_entry, block=1)
+    assert err.value.translation_key == "access_level"
+    assert err.value.translation_placeholders["level"] == "1"
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
@@ -1096,7 +1122,7 @@ async def test_execute_action(
         "result": {"claimed": "0.1"},
         "message": None,
     }
-    execute.assert_awaited_once_with(CLAIM, None, wait=True, timeout=30.0)
+    execute.assert_awaited_once_with(CLAIM, None, wait=30.0)
 
 
 async def test_execute_action_with_parameters(
@@ -1123,7 +1149,7 @@ async def test_execute_action_with_parameters(
         "message": None,
     }
     execute.assert_awaited_once_with(
-        SEND_BTC, {"recipient": "x", "amount": "0.1"}, wait=False, timeout=60.0
+        SEND_BTC, {"recipient": "x", "amount": "0.1"}, wait=None
     )
 
 
@@ -1174,6 +1200,7 @@ async def test_execute_action_provider_error(
         await call_action(hass, "execute_action", csw_entry, action="12")
     assert err.value.translation_placeholders == {
         "provider": "coinsoftworks",
+        "account": "coinsoftworks JohnCB5496",
         "notification": "Action 12 is disabled",
     }
     assert_no_secret(err.value)

@@ -1,13 +1,14 @@
 """Every action with bad input, against entries that point at the real sandbox.
 
-Each call must fail with a translated error (a ``ServiceValidationError`` of CoinHub,
-or the schema's ``Invalid`` for a value of the wrong type or a missing field) and no
-request may reach the sandbox: nothing is sent that could change which endpoint is
-called or what it means.
+Each call must fail with the refusal it stands for (a ``ServiceValidationError`` of
+CoinHub with its translation key, or the schema's ``Invalid`` at the field of the wrong
+type or the missing field) and no request may reach the sandbox: nothing is sent that
+could change which endpoint is called or what it means.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -33,7 +34,16 @@ from tests.components.sandbox_entries import (
 )
 from tests.conftest import Sandbox
 
-pytestmark = pytest.mark.usefixtures("fresh_client_registries")
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A refusal by the action's schema, at one field."""
+
+    field: str
+
+
+# What a call is refused with: CoinHub's translation key, or the schema at a field.
+type Refusal = str | Schema
 
 
 # Whatever could change which endpoint a URL names, or how it is parsed.
@@ -142,8 +152,10 @@ class Accounts:
         self.subdomain = str(link["subdomain"])
         await self.hass.async_block_till_done()
 
-    async def refused(self, provider: str, action: str, data: dict[str, Any]) -> None:
-        """Call ``action`` and assert a translated refusal that sent nothing."""
+    async def refused(
+        self, provider: str, action: str, data: dict[str, Any], expected: Refusal
+    ) -> None:
+        """Call ``action`` and assert the ``expected`` refusal, having sent nothing."""
         before = self.sandbox.request_count(provider)
         with pytest.raises((ServiceValidationError, vol.Invalid)) as err:
             await self.hass.services.async_call(
@@ -153,10 +165,14 @@ class Accounts:
                 blocking=True,
                 return_response=True,
             )
-        if isinstance(err.value, ServiceValidationError):
-            assert err.value.translation_domain in {DOMAIN, "homeassistant"}
-            assert err.value.translation_key
-            assert str(err.value)  # a message a person can read
+        if isinstance(expected, Schema):
+            assert isinstance(err.value, vol.Invalid), (action, data, err.value)
+            assert err.value.path == [expected.field], (action, data)
+        else:
+            assert isinstance(err.value, ServiceValidationError), (action, data)
+            assert err.value.translation_domain == DOMAIN
+            assert err.value.translation_key == expected, (action, data)
+            assert str(err.value) != expected  # a message a person can read
         assert self.sandbox.request_count(provider) == before, (action, data)
         for secret in (ALICE["api_key"], WEBMASTER["auth_token"], JOHN["api_key"]):
             assert secret not in str(err.value)
@@ -178,15 +194,23 @@ def transfer(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 async def test_bad_amounts(accounts: Accounts, amount: Any) -> None:
     """Negative, zero, NaN, infinite, too fine or too small amounts are refused."""
-    await accounts.refused("jsecoin", "transfer", transfer(amount=amount))
-    await accounts.refused("jsecoin", "export_coins", {"amount": amount})
+    await accounts.refused(
+        "jsecoin", "transfer", transfer(amount=amount), "invalid_amount"
+    )
+    await accounts.refused(
+        "jsecoin", "export_coins", {"amount": amount}, "invalid_amount"
+    )
 
 
 @pytest.mark.parametrize("amount", ["abc", "", True, None, [1], {"v": 1}, "1,5"])
 async def test_amounts_that_are_not_numbers(accounts: Accounts, amount: Any) -> None:
     """A value that is not a number fails the schema."""
-    await accounts.refused("jsecoin", "transfer", transfer(amount=amount))
-    await accounts.refused("jsecoin", "export_coins", {"amount": amount})
+    await accounts.refused(
+        "jsecoin", "transfer", transfer(amount=amount), Schema("amount")
+    )
+    await accounts.refused(
+        "jsecoin", "export_coins", {"amount": amount}, Schema("amount")
+    )
 
 
 async def test_amount_error_names_the_limits(accounts: Accounts) -> None:
@@ -208,69 +232,80 @@ async def test_amount_error_names_the_limits(accounts: Accounts) -> None:
 @pytest.mark.parametrize("recipient", BAD_RECIPIENTS)
 async def test_bad_recipients(accounts: Accounts, recipient: str) -> None:
     """Anything but an e-mail address or a hex public key is refused."""
-    await accounts.refused("jsecoin", "transfer", transfer(recipient=recipient))
+    await accounts.refused(
+        "jsecoin", "transfer", transfer(recipient=recipient), "invalid_recipient"
+    )
 
 
 @pytest.mark.parametrize("reference", BAD_REFERENCES)
 async def test_bad_references(accounts: Accounts, reference: str) -> None:
     """References outside the provider's characters or length are refused."""
-    await accounts.refused("jsecoin", "transfer", transfer(reference=reference))
+    await accounts.refused(
+        "jsecoin", "transfer", transfer(reference=reference), "invalid_reference"
+    )
 
 
 @pytest.mark.parametrize("coin_code", BAD_COIN_CODES)
 async def test_bad_coin_codes(accounts: Accounts, coin_code: str) -> None:
     """A coin code that could change the URL is refused, and never echoed."""
-    await accounts.refused("jsecoin", "import_coins", {"coin_code": coin_code})
+    await accounts.refused(
+        "jsecoin", "import_coins", {"coin_code": coin_code}, "invalid_coin_code"
+    )
 
 
 @pytest.mark.parametrize("block", [-1, "abc", 1.5, "1.5", True, "../1", None])
 async def test_bad_block_numbers(accounts: Accounts, block: Any) -> None:
     """A block number is a whole number, 0 or more."""
-    await accounts.refused("jsecoin", "get_block", {"block": block})
+    await accounts.refused("jsecoin", "get_block", {"block": block}, Schema("block"))
 
 
 @pytest.mark.parametrize(
-    ("action", "data"),
+    ("action", "data", "field"),
     [
-        ("transfer", {"amount": 1, "reference": "r"}),
-        ("transfer", {"recipient": BOB["email"], "reference": "r"}),
-        ("transfer", {"recipient": BOB["email"], "amount": 1}),
-        ("export_coins", {}),
-        ("import_coins", {}),
-        ("transfer", {**transfer(), "extra": "field"}),
+        ("transfer", {"amount": 1, "reference": "r"}, "recipient"),
+        ("transfer", {"recipient": BOB["email"], "reference": "r"}, "amount"),
+        ("transfer", {"recipient": BOB["email"], "amount": 1}, "reference"),
+        ("export_coins", {}, "amount"),
+        ("import_coins", {}, "coin_code"),
+        ("transfer", {**transfer(), "extra": "field"}, "extra"),
     ],
 )
 async def test_missing_or_unknown_jsecoin_fields(
-    accounts: Accounts, action: str, data: dict[str, Any]
+    accounts: Accounts, action: str, data: dict[str, Any], field: str
 ) -> None:
     """Required fields must be there, and nothing else may be."""
-    await accounts.refused("jsecoin", action, data)
+    await accounts.refused("jsecoin", action, data, Schema(field))
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "expected"),
     [
-        {"action": "Unknown action"},
-        {"action": "../actions/33"},
-        {"action": "33/../41"},
-        {"action": "%2F"},
-        {"action": ""},
-        {"action": "Restart miners"},  # disabled
-        {"action": "Send BTC"},  # its parameters are missing
-        {"action": "Send BTC", "parameters": {"recipient": "x"}},
-        {"action": "12", "parameters": "not a mapping"},
-        {"action": "12", "parameters": ["a", "b"]},
-        {"action": "12", "wait": "maybe"},
-        {"action": "12", "timeout": 0},
-        {"action": "12", "timeout": -5},
-        {"action": "12", "timeout": 100000},
-        {"action": "12", "timeout": "soon"},
-        {},
+        ({"action": "Unknown action"}, "unknown_action"),
+        ({"action": "../actions/33"}, "unknown_action"),
+        ({"action": "33/../41"}, "unknown_action"),
+        ({"action": "%2F"}, "unknown_action"),
+        ({"action": ""}, "unknown_action"),
+        ({"action": "Restart miners"}, "action_disabled"),
+        ({"action": "Send BTC"}, "action_parameters_missing"),
+        (
+            {"action": "Send BTC", "parameters": {"recipient": "x"}},
+            "action_parameters_missing",
+        ),
+        ({"action": "12", "parameters": "not a mapping"}, Schema("parameters")),
+        ({"action": "12", "parameters": ["a", "b"]}, Schema("parameters")),
+        ({"action": "12", "wait": "maybe"}, Schema("wait")),
+        ({"action": "12", "timeout": 0}, Schema("timeout")),
+        ({"action": "12", "timeout": -5}, Schema("timeout")),
+        ({"action": "12", "timeout": 100000}, Schema("timeout")),
+        ({"action": "12", "timeout": "soon"}, Schema("timeout")),
+        ({}, Schema("action")),
     ],
 )
-async def test_bad_executions(accounts: Accounts, data: dict[str, Any]) -> None:
+async def test_bad_executions(
+    accounts: Accounts, data: dict[str, Any], expected: Refusal
+) -> None:
     """Unknown, disabled or malformed executions are refused before sending."""
-    await accounts.refused("coinsoftworks", "execute_action", data)
+    await accounts.refused("coinsoftworks", "execute_action", data, expected)
 
 
 def link(**changes: Any) -> dict[str, Any]:
@@ -280,34 +315,39 @@ def link(**changes: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "expected"),
     [
-        link(link_method="ftp"),
-        link(link_method="DNS "),
-        link(link_method=""),
-        link(link_method=None),
-        link(website=None),
-        link(website="https://new.example.com"),
-        link(website="new.example.com/path"),
-        link(website="new.example.com?x"),
-        link(website="new.example.com#x"),
-        link(website="new example.com"),
-        link(website="new.example.com\n"),
-        link(website=""),
-        link(website="x" * 300),
-        link(dns_website="www.example.com"),  # only with dns
-        link(link_method="dns", dns_website="www.example.com/x"),
-        link(protocol="ftp"),
-        link(port=0),
-        link(port=65536),
-        link(port=-1),
-        link(port="http"),
-        *(link(path=path) for path in BAD_PATHS),
+        (link(link_method="ftp"), Schema("link_method")),
+        (link(link_method="DNS "), Schema("link_method")),
+        (link(link_method=""), Schema("link_method")),
+        (link(link_method=None), Schema("link_method")),
+        (link(website=None), Schema("website")),
+        (link(website="https://new.example.com"), "invalid_website"),
+        (link(website="new.example.com/path"), "invalid_website"),
+        (link(website="new.example.com?x"), "invalid_website"),
+        (link(website="new.example.com#x"), "invalid_website"),
+        (link(website="new example.com"), "invalid_website"),
+        (link(website="new.example.com\n"), "invalid_website"),
+        (link(website=""), "invalid_website"),
+        (link(website="x" * 300), "invalid_website"),
+        (link(dns_website="www.example.com"), "invalid_dns_website"),  # only with dns
+        (
+            link(link_method="dns", dns_website="www.example.com/x"),
+            "invalid_dns_website",
+        ),
+        (link(protocol="ftp"), "invalid_protocol"),
+        (link(port=0), Schema("port")),
+        (link(port=65536), Schema("port")),
+        (link(port=-1), Schema("port")),
+        (link(port="http"), Schema("port")),
+        *((link(path=path), "invalid_path") for path in BAD_PATHS),
     ],
 )
-async def test_bad_links(accounts: Accounts, data: dict[str, Any]) -> None:
+async def test_bad_links(
+    accounts: Accounts, data: dict[str, Any], expected: Refusal
+) -> None:
     """Bad link methods, hosts, protocols, ports and paths are refused before sending."""
-    await accounts.refused("coinetize", "link_website", data)
+    await accounts.refused("coinetize", "link_website", data, expected)
 
 
 @pytest.mark.parametrize("subdomain", BAD_SUBDOMAINS)
@@ -325,14 +365,18 @@ async def test_bad_subdomains(
     accounts: Accounts, action: str, data: dict[str, Any], subdomain: str
 ) -> None:
     """A subdomain that could change the request is refused by every website action."""
-    await accounts.refused("coinetize", action, {"subdomain": subdomain, **data})
+    await accounts.refused(
+        "coinetize", action, {"subdomain": subdomain, **data}, "invalid_subdomain"
+    )
 
 
 @pytest.mark.parametrize("action", ["verify_website", "add_path", "website_review"])
 async def test_subdomain_not_linked_here(accounts: Accounts, action: str) -> None:
     """A well-formed subdomain this entry did not link is refused before sending."""
     data = {"path": "/ok"} if action == "add_path" else {}
-    await accounts.refused("coinetize", action, {"subdomain": "site-0b5e11", **data})
+    await accounts.refused(
+        "coinetize", action, {"subdomain": "site-0b5e11", **data}, "unknown_subdomain"
+    )
 
 
 @pytest.mark.parametrize("path", BAD_PATHS)
@@ -340,7 +384,10 @@ async def test_subdomain_not_linked_here(accounts: Accounts, action: str) -> Non
 async def test_bad_paths(accounts: Accounts, action: str, path: str) -> None:
     """Paths without their leading /, with a trailing /, or with URL syntax are refused."""
     await accounts.refused(
-        "coinetize", action, {"subdomain": accounts.subdomain, "path": path}
+        "coinetize",
+        action,
+        {"subdomain": accounts.subdomain, "path": path},
+        "invalid_path",
     )
 
 
@@ -353,26 +400,27 @@ async def test_bad_verification_files(accounts: Accounts, v_file: str) -> None:
         "coinetize",
         "verify_website",
         {"subdomain": accounts.subdomain, "v_file": v_file},
+        "invalid_v_file",
     )
 
 
 @pytest.mark.parametrize(
-    ("action", "data"),
+    ("action", "data", "field"),
     [
-        ("verify_website", {}),
-        ("add_path", {"subdomain": "site-x"}),
-        ("add_path", {"path": "/x"}),
-        ("remove_path", {}),
-        ("website_review", {}),
-        ("unlink_website", {}),
-        ("link_website", {}),
+        ("verify_website", {}, "subdomain"),
+        ("add_path", {"subdomain": "site-x"}, "path"),
+        ("add_path", {"path": "/x"}, "subdomain"),
+        ("remove_path", {}, "subdomain"),
+        ("website_review", {}, "subdomain"),
+        ("unlink_website", {}, "subdomain"),
+        ("link_website", {}, "website"),
     ],
 )
 async def test_missing_coinetize_fields(
-    accounts: Accounts, action: str, data: dict[str, Any]
+    accounts: Accounts, action: str, data: dict[str, Any], field: str
 ) -> None:
     """Every website action names its website."""
-    await accounts.refused("coinetize", action, data)
+    await accounts.refused("coinetize", action, data, Schema(field))
 
 
 @pytest.mark.parametrize(
@@ -388,8 +436,8 @@ async def test_bad_entry_ids(
 ) -> None:
     """An unknown or missing entry id is refused before anything is sent."""
     before = accounts.sandbox.request_count()
-    for entry_id in ("no-such-entry", "", None):
-        with pytest.raises((ServiceValidationError, vol.Invalid)):
+    for entry_id in ("no-such-entry", ""):
+        with pytest.raises(ServiceValidationError) as unknown:
             await accounts.hass.services.async_call(
                 DOMAIN,
                 action,
@@ -397,8 +445,11 @@ async def test_bad_entry_ids(
                 blocking=True,
                 return_response=True,
             )
-    with pytest.raises(vol.Invalid):
-        await accounts.hass.services.async_call(
-            DOMAIN, action, data, blocking=True, return_response=True
-        )
+        assert unknown.value.translation_key == "service_config_entry_not_found"
+    for call_data in ({"config_entry_id": None, **data}, data):
+        with pytest.raises(vol.Invalid) as invalid:
+            await accounts.hass.services.async_call(
+                DOMAIN, action, call_data, blocking=True, return_response=True
+            )
+        assert invalid.value.path == ["config_entry_id"]
     assert accounts.sandbox.request_count() == before

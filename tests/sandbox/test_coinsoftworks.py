@@ -213,6 +213,8 @@ async def test_bearer_expires_after_its_lifetime(api: Api) -> None:
     resp, body = await api.get("user", KEY, bearer=bearer)
     assert resp.status == 401
     assert body["message"] == provider.BEARER_REFUSED
+    # The admin API counts the refused bearers: one, the expired one.
+    assert (await api.admin_get("accounts", KEY))[1]["refused_bearers"] == 1
 
 
 async def test_reads_of_an_unknown_or_disabled_account_are_500(api: Api) -> None:

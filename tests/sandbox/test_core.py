@@ -38,3 +38,24 @@ async def test_clock_only_moves_forward(sandbox: Sandbox) -> None:
         )
         assert resp.status == 400
     assert sandbox.context.clock.now() >= before + 3600
+
+
+async def test_request_counts_name_routes_never_credentials(sandbox: Sandbox) -> None:
+    """The admin API lists provider requests by route template, and can clear them."""
+    async with ClientSession() as session:
+        await session.get(
+            sandbox.base_url("jsecoin") + "/balance/auth/0/",
+            headers={"Authorization": "sandbox-jse-secret-key"},
+        )
+    counted = await sandbox.admin("GET", "/requests")
+    assert counted == [
+        {
+            "provider": "jsecoin",
+            "method": "GET",
+            "route": "/jsecoin/server/api/balance/{key}/{lookup}/",
+            "count": 1,
+        }
+    ]
+    assert "secret" not in str(counted)
+    assert await sandbox.admin("DELETE", "/requests") == []
+    assert await sandbox.admin("GET", "/requests") == []

@@ -1,16 +1,35 @@
-"""Transport helpers shared by the provider clients."""
+"""The transport the provider clients share: one request path, one error policy.
+
+:class:`ProviderClient` sends every request of every client. Its rules:
+
+* a write (a call with a side effect) is sent at most once — never redirected, never
+  silently re-sent by aiohttp after a dropped connection — and an answer lost after it
+  was sent raises :class:`OutcomeUnknownError`;
+* anything else that goes wrong on the way raises :class:`CannotConnectError`;
+* no aiohttp exception is ever chained or quoted: they carry URLs, and URLs carry
+  credentials.
+
+What a provider's answers mean stays in its client, which hands each request a reader.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
-from .exceptions import InvalidInputError
+from .exceptions import (
+    CannotConnectError,
+    CoinHubError,
+    InvalidInputError,
+    OutcomeUnknownError,
+)
 
 # Anything that could change which endpoint a URL names, or how it is parsed.
 _UNSAFE_SEGMENT = re.compile(r"[/\\?#%\s\x00-\x1f\x7f]")
@@ -92,14 +111,126 @@ async def refuse_resend(
 
 
 def is_answer_lost(err: BaseException) -> bool:
-    """Tell whether ``err`` means a sent request may have been applied."""
+    """Tell whether ``err`` means a sent request may have been applied.
+
+    A connection that was never made (refused, or timed out while connecting) sent
+    nothing.
+    """
+    if isinstance(err, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return False
     return isinstance(
         err,
         _AnswerLostError
         | aiohttp.ServerDisconnectedError
         | aiohttp.ClientPayloadError
+        | aiohttp.ClientOSError
         | TimeoutError,
-    ) or (
-        isinstance(err, aiohttp.ClientOSError)
-        and not isinstance(err, aiohttp.ClientConnectorError)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One kind of request: its name in messages (never a secret) and if it writes."""
+
+    name: str
+    writes: bool
+
+
+type Reader[T] = Callable[[aiohttp.ClientResponse], Awaitable[T]]
+
+
+class ProviderClient:
+    """The transport of one provider's client: an injected session, never closed here."""
+
+    provider: ClassVar[str]
+    # What a write whose answer is unknown may have done, in the provider's terms.
+    lost_write: ClassVar[str] = "it may have been applied"
+    # The longest provider text an error message quotes.
+    message_limit: ClassVar[int] = 500
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        request_timeout: float,
+    ) -> None:
+        """Keep the session, the server and the timeout of every request."""
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+
+    def _secrets(self) -> Iterable[str]:
+        """Return every credential an answer must never echo into an error."""
+        raise NotImplementedError
+
+    async def _request[T](
+        self, method: str, url: URL, call: Call, read: Reader[T], **options: Any
+    ) -> T:
+        """Send one request and return what ``read`` makes of its response."""
+        if call.writes:
+            options |= {"allow_redirects": False, "middlewares": (refuse_resend,)}
+        try:
+            async with self._session.request(
+                method, url, timeout=self._timeout, **options
+            ) as response:
+                if 300 <= response.status < 400:
+                    # Only a write ends here: a read follows redirects.
+                    raise CannotConnectError(
+                        f"{self.provider} redirected {call.name} "
+                        f"(HTTP {response.status}); check the base URL"
+                    )
+                return await read(response)
+        except CoinHubError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as err:
+            if call.writes and is_answer_lost(err):
+                raise OutcomeUnknownError(
+                    f"{self.provider} {call.name} was sent but its answer was lost "
+                    f"({type(err).__name__}); {self.lost_write}"
+                ) from None
+            raise CannotConnectError(
+                f"Cannot reach {self.provider} for {call.name} ({type(err).__name__})"
+            ) from None
+
+    def _unreadable(self, call: Call, status: int) -> CoinHubError:
+        """Return the error of an answer that is not the provider's.
+
+        A write that reached a server which then failed (or answered 2xx with
+        garbage) may have been applied; a 4xx without a provider body (a wrong base
+        URL, a proxy's refusal) was not.
+        """
+        if call.writes and not 400 <= status < 500:
+            return OutcomeUnknownError(
+                f"{self.provider} answered {call.name} with an unreadable body "
+                f"(HTTP {status}); {self.lost_write}"
+            )
+        return CannotConnectError(
+            f"{self.provider} answered {call.name} with an unreadable body "
+            f"(HTTP {status})"
+        )
+
+    def _parsed[T](
+        self, call: Call, parse: Callable[[Any], T], body: Mapping[str, Any] | Any
+    ) -> T:
+        """Parse a success; a write's unparsable success leaves its outcome unknown."""
+        try:
+            return parse(body)
+        except CannotConnectError as err:
+            if not call.writes:
+                raise
+            # The provider said "success": the write happened, but what it handed
+            # out cannot be told.
+            raise OutcomeUnknownError(
+                f"{self.provider} applied {call.name} but its answer was incomplete: "
+                f"{err}"
+            ) from None
+
+    def _scrubbed(self, text: object, *secrets: str | None) -> str:
+        """Return provider text without the client's secrets, cut to a safe length."""
+        if not isinstance(text, str) or not text:
+            text = "unknown error"
+        for secret in (*self._secrets(), *secrets):
+            if secret:
+                text = text.replace(secret, "***")
+        return text[: self.message_limit]

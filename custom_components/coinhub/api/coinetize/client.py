@@ -12,7 +12,6 @@ GET calls carry them in the query string, so no URL is ever formatted into an er
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import Enum, auto
 import hashlib
@@ -24,18 +23,12 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from .._http import (
-    decode_json_object,
-    is_answer_lost,
-    refuse_resend,
-    retry_after_seconds,
-)
+from .._http import Call, ProviderClient, decode_json_object, retry_after_seconds
 from ..exceptions import (
     AuthenticationError,
     CannotConnectError,
     CoinHubError,
     InvalidInputError,
-    OutcomeUnknownError,
     ProviderRefusedError,
     RateLimitedError,
 )
@@ -117,29 +110,26 @@ def sign(auth_token: str, username: str, endpoint: str, timestamp: int) -> str:
     return hmac.new(auth_token.encode(), message, hashlib.sha256).hexdigest().upper()
 
 
-@dataclass(frozen=True, slots=True)
-class _Endpoint:
-    path: str
-    writes: bool  # a POST with a side effect: never re-sent after it may have applied
-
-
-_LINK_WEBSITE: Final = _Endpoint("/link_website", writes=True)
-_VERIFY_WEBSITE: Final = _Endpoint("/verify_website", writes=True)
-_UNLINK_WEBSITE: Final = _Endpoint("/unlink_website", writes=True)
-_ADD_PATH: Final = _Endpoint("/add_path", writes=True)
-_REMOVE_PATH: Final = _Endpoint("/remove_path", writes=True)
+# Each endpoint is its path; a write is a POST with a side effect, a read a GET.
+_LINK_WEBSITE: Final = Call("/link_website", writes=True)
+_VERIFY_WEBSITE: Final = Call("/verify_website", writes=True)
+_UNLINK_WEBSITE: Final = Call("/unlink_website", writes=True)
+_ADD_PATH: Final = Call("/add_path", writes=True)
+_REMOVE_PATH: Final = Call("/remove_path", writes=True)
 _PATH_EDITS: Final = frozenset({_ADD_PATH, _REMOVE_PATH})
-_LIST_PATHS: Final = _Endpoint("/list_paths", writes=False)
-_REVIEW: Final = _Endpoint("/review", writes=False)
+_LIST_PATHS: Final = Call("/list_paths", writes=False)
+_REVIEW: Final = Call("/review", writes=False)
 
 
-class CoinetizeClient:
+class CoinetizeClient(ProviderClient):
     """Signed calls to the Coinetize API for one website owner.
 
     The session is injected and never closed here. Side-effecting calls are sent at most
     once (except after a timestamp refusal, which proves nothing was applied); when their
     answer is lost they raise :class:`OutcomeUnknownError`.
     """
+
+    provider = "Coinetize"
 
     def __init__(
         self,
@@ -151,12 +141,13 @@ class CoinetizeClient:
         request_timeout: float = 10,
     ) -> None:
         """Keep the account's credentials; nothing is sent until a call is made."""
-        self._session = session
+        super().__init__(session, base_url=base_url, request_timeout=request_timeout)
         self._username = _checked_text("username", username)
         self._auth_token = _checked_text("auth_token", auth_token)
-        self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._clock_offset = 0.0
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._auth_token,)
 
     def __repr__(self) -> str:
         """Name the account and server, never the token."""
@@ -273,25 +264,15 @@ class CoinetizeClient:
 
     async def _call[T](
         self,
-        endpoint: _Endpoint,
+        endpoint: Call,
         params: Mapping[str, str],
         parse: Callable[[Mapping[str, Any]], T],
     ) -> T:
         """Send a signed call and parse its success into a model."""
-        body = await self._exchange(endpoint, params)
-        try:
-            return parse(body)
-        except CannotConnectError as err:
-            if endpoint.writes:
-                # The provider said "success": the write happened, but we cannot
-                # tell what it handed out.
-                raise OutcomeUnknownError(
-                    f"Coinetize applied {endpoint.path} but its answer was incomplete: {err}"
-                ) from None
-            raise
+        return self._parsed(endpoint, parse, await self._exchange(endpoint, params))
 
     async def _exchange(
-        self, endpoint: _Endpoint, params: Mapping[str, str]
+        self, endpoint: Call, params: Mapping[str, str]
     ) -> dict[str, Any]:
         """Send a signed call; send it once more if its timestamp was refused."""
         offset_before = self._clock_offset
@@ -303,9 +284,7 @@ class CoinetizeClient:
         # Refused before anything was applied, so a write may be sent again too.
         return await self._send(endpoint, params)
 
-    async def _send(
-        self, endpoint: _Endpoint, params: Mapping[str, str]
-    ) -> dict[str, Any]:
+    async def _send(self, endpoint: Call, params: Mapping[str, str]) -> dict[str, Any]:
         timestamp = int(time.time() + self._clock_offset)
         signed = {
             **params,
@@ -313,38 +292,22 @@ class CoinetizeClient:
             "auth_token": self._auth_token,
             "timestamp": str(timestamp),
             "signature": sign(
-                self._auth_token, self._username, endpoint.path, timestamp
+                self._auth_token, self._username, endpoint.name, timestamp
             ),
         }
-        url = URL(self._base_url + endpoint.path, encoded=True)
-        try:
-            if endpoint.writes:
-                async with self._session.post(
-                    url,
-                    data=signed,
-                    timeout=self._timeout,
-                    middlewares=(refuse_resend,),
-                ) as response:
-                    return await self._read(endpoint, response)
-            async with self._session.get(
-                url, params=signed, timeout=self._timeout
-            ) as response:
-                return await self._read(endpoint, response)
-        except CoinHubError:
-            raise
-        # The chained error could carry the URL, whose query holds the token: drop it.
-        except (aiohttp.ClientError, TimeoutError) as err:
-            if endpoint.writes and is_answer_lost(err):
-                raise OutcomeUnknownError(
-                    f"Coinetize {endpoint.path} was sent but its answer was lost "
-                    f"({type(err).__name__}); it may have been applied"
-                ) from None
-            raise CannotConnectError(
-                f"Cannot reach Coinetize for {endpoint.path} ({type(err).__name__})"
-            ) from None
+        url = URL(self._base_url + endpoint.name, encoded=True)
+
+        async def read(response: aiohttp.ClientResponse) -> dict[str, Any]:
+            return await self._read(endpoint, response)
+
+        # GET calls carry the token in the query string: the transport never lets
+        # the URL into an error.
+        if endpoint.writes:
+            return await self._request("POST", url, endpoint, read, data=signed)
+        return await self._request("GET", url, endpoint, read, params=signed)
 
     async def _read(
-        self, endpoint: _Endpoint, response: aiohttp.ClientResponse
+        self, endpoint: Call, response: aiohttp.ClientResponse
     ) -> dict[str, Any]:
         self._learn_clock(response.headers.get("Date"))
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
@@ -373,7 +336,7 @@ class CoinetizeClient:
 
     def _refusal(
         self,
-        endpoint: _Endpoint,
+        endpoint: Call,
         body: Mapping[str, Any],
         status: int,
         retry_after: float | None,
@@ -398,25 +361,6 @@ class CoinetizeClient:
         if endpoint in _PATH_EDITS:
             return PathsRefusedError(message, _paths_of_refusal(body))
         return ProviderRefusedError(message)
-
-    def _scrubbed(self, message: Any) -> str:
-        """Return the provider's message as text, never echoing the token back."""
-        text = message if isinstance(message, str) and message else "unknown error"
-        return text.replace(self._auth_token, "***")[:500]
-
-    @staticmethod
-    def _unreadable(endpoint: _Endpoint, status: int) -> CoinHubError:
-        # A write that reached a server which then failed (or answered garbage with
-        # 200) may have been applied; a 4xx without a Coinetize body (wrong base URL,
-        # proxy refusal) was not.
-        if endpoint.writes and not 400 <= status < 500:
-            return OutcomeUnknownError(
-                f"Coinetize answered {endpoint.path} with an unreadable body "
-                f"(HTTP {status}); it may have been applied"
-            )
-        return CannotConnectError(
-            f"Coinetize answered {endpoint.path} with an unreadable body (HTTP {status})"
-        )
 
 
 def _paths_of_refusal(body: Mapping[str, Any]) -> Paths | None:

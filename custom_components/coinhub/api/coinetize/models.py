@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ..exceptions import CannotConnectError
+from .._parse import AnswerFields
 
 
 class LinkMethod(StrEnum):
@@ -23,24 +23,7 @@ class LinkMethod(StrEnum):
     REDIRECT = "redirect"
 
 
-def _unexpected(what: str) -> CannotConnectError:
-    return CannotConnectError(f"Coinetize answered without a valid {what}")
-
-
-def _text(body: Mapping[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise _unexpected(key)
-    return value
-
-
-def _optional_text(body: Mapping[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _unexpected(key)
-    return value
+_fields = AnswerFields("Coinetize")
 
 
 def _path_list(body: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -48,7 +31,7 @@ def _path_list(body: Mapping[str, Any], key: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _unexpected(key)
+        raise _fields.unexpected(key)
     return tuple(value)
 
 
@@ -64,9 +47,9 @@ class LinkResult:
     def from_api(cls, body: Mapping[str, Any]) -> LinkResult:
         """Parse a ``/link_website`` success."""
         return cls(
-            subdomain=_text(body, "subdomain"),
-            verification_code=_text(body, "verification_code"),
-            link_verification_filename=_text(body, "link_verification_filename"),
+            subdomain=_fields.text(body, "subdomain"),
+            verification_code=_fields.text(body, "verification_code"),
+            link_verification_filename=_fields.text(body, "link_verification_filename"),
         )
 
 
@@ -79,7 +62,7 @@ class MessageResult:
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> MessageResult:
         """Parse a success that carries only a message."""
-        return cls(message=_text(body, "message"))
+        return cls(message=_fields.text(body, "message"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +91,11 @@ class ARecord:
     @classmethod
     def from_api(cls, body: Any) -> ARecord:
         """Parse the ``a_record`` object of a review."""
-        if not isinstance(body, Mapping):
-            raise _unexpected("a_record")
-        return cls(ip_address=_text(body, "ip_address"), website=_text(body, "website"))
+        record = _fields.object(body, "a_record")
+        return cls(
+            ip_address=_fields.text(record, "ip_address"),
+            website=_fields.text(record, "website"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,5 +111,5 @@ class Review:
         raw_record = body.get("a_record")
         return cls(
             a_record=None if not raw_record else ARecord.from_api(raw_record),
-            htaccess_code=_optional_text(body, "htaccess_code"),
+            htaccess_code=_fields.optional_text(body, "htaccess_code"),
         )

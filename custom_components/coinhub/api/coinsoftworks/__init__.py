@@ -6,7 +6,6 @@ from .client import (
     DEFAULT_REFRESH_MARGIN,
     CoinsoftworksClient,
     TokenCache,
-    token_cache_for,
 )
 from .models import (
     Action,
@@ -29,5 +28,4 @@ __all__ = [
     "Settings",
     "TokenCache",
     "User",
-    "token_cache_for",
 ]

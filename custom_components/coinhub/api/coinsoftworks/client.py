@@ -3,8 +3,8 @@
 The account's simple access token (``1_…``) buys a bearer token at
 ``POST {base}/authentication/{api_key}``; every other call carries
 ``Authorization: Bearer …``. Authenticating too often is refused (HTTP 429), so the
-bearer is kept in a :class:`TokenCache` until shortly before it expires, and one cache
-is shared by every client of the same account (:func:`token_cache_for`).
+bearer is kept in a :class:`TokenCache` until shortly before it expires. Every client
+of one account should share one cache: the caller keeps it and hands it in.
 
 The API key is a path segment, so every URL carries it: no URL and no aiohttp
 exception (which may quote one) ever becomes part of an error message. Neither do the
@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-import hashlib
+from functools import partial
 import json
 import logging
 import re
@@ -28,19 +28,17 @@ import aiohttp
 from yarl import URL
 
 from .._http import (
+    Call,
+    ProviderClient,
     decode_json,
-    is_answer_lost,
     join_url,
-    refuse_resend,
     retry_after_seconds,
     safe_segment,
 )
 from ..exceptions import (
     AuthenticationError,
-    CannotConnectError,
     CoinHubError,
     InvalidInputError,
-    OutcomeUnknownError,
     ProviderRefusedError,
     RateLimitedError,
 )
@@ -54,6 +52,9 @@ DEFAULT_REFRESH_MARGIN: Final = 60.0
 UNAUTHORIZED_MESSAGE: Final = (
     "unauthorized: check the account API key or enable API access"
 )
+
+# Trading the access token for a bearer changes nothing: it may be sent again.
+_AUTHENTICATE_CALL: Final = Call("/authentication", writes=False)
 
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _MAX_MESSAGE_LENGTH = 300
@@ -71,6 +72,7 @@ _EXECUTE_ENDPOINT: Final = "actions"  # followed by the api_key and the action_i
 _EXECUTION_ENDPOINT: Final = (
     "executions"  # followed by the api_key and the execution_id
 )
+_EXECUTE_CALL: Final = Call(f"/{_EXECUTE_ENDPOINT}", writes=True)
 # --- end of ASSUMPTION ---------------------------------------------------------------
 
 
@@ -83,7 +85,7 @@ class _Issued:
 
 
 class TokenCache:
-    """The bearer token of one account, shared by every client of that account.
+    """The bearer token of one account, for every client of that account.
 
     A token is reused until ``refresh_margin`` seconds before it expires. Its lifetime
     is measured against the server's clock (its ``Date`` header), so a local clock that
@@ -95,9 +97,13 @@ class TokenCache:
         self,
         *,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        """Refresh ``refresh_margin`` seconds before expiry; ``clock`` is the local time."""
+        """Refresh ``refresh_margin`` seconds before expiry; ``clock`` is the local time.
+
+        Without ``clock`` the cache reads :func:`time.time` at each call (not once at
+        import), so a test clock that replaces it is followed.
+        """
         self._refresh_margin = refresh_margin
         self._clock = clock
         self._token: BearerToken | None = None
@@ -109,12 +115,15 @@ class TokenCache:
         """Tell whether a token is held, never the token."""
         return f"TokenCache(holds_token={self._token is not None})"
 
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else time.time()
+
     def fresh_token(self, issuer: str) -> BearerToken | None:
         """Return the held token if ``issuer`` (a base URL) issued it and it is fresh."""
         if (
             self._token is not None
             and self._issuer == issuer
-            and self._clock() < self._refresh_at
+            and self._now() < self._refresh_at
         ):
             return self._token
         return None
@@ -163,7 +172,7 @@ class TokenCache:
         return issued.token
 
     def _store(self, issuer: str, issued: _Issued) -> None:
-        now = self._clock()
+        now = self._now()
         server_now = issued.server_time if issued.server_time is not None else now
         lifetime = issued.token.expiration.timestamp() - server_now
         # A token shorter-lived than twice the margin is used for half its life.
@@ -178,30 +187,21 @@ def _retrieve_exception(future: asyncio.Future[BearerToken]) -> None:
         future.exception()
 
 
-_TOKEN_CACHES: dict[str, TokenCache] = {}
-
-
-def token_cache_for(api_key: str, access_token: str) -> TokenCache:
-    """Return the one token cache of an account, created on first use.
-
-    The registry is keyed by a hash of the credentials, never by the secrets, so the
-    bearer obtained while a config flow checks the credentials is reused by the entry.
-    """
-    fingerprint = hashlib.sha256(f"{api_key}\x00{access_token}".encode()).hexdigest()
-    return _TOKEN_CACHES.setdefault(fingerprint, TokenCache())
-
-
 class _BearerRefusedError(CoinHubError):
     """HTTP 401: the bearer expired or was revoked; nothing was applied."""
 
 
-class CoinsoftworksClient:
+class CoinsoftworksClient(ProviderClient):
     """Calls to the coinsoftworks API for one account.
 
     The session is injected and never closed here. ``execute_action`` is sent at most
     once (again only after a 401, which proves it was not applied); when its answer is
     lost it raises :class:`OutcomeUnknownError`.
     """
+
+    provider = "coinsoftworks"
+    lost_write = "the action may have started"
+    message_limit = _MAX_MESSAGE_LENGTH
 
     def __init__(
         self,
@@ -214,17 +214,20 @@ class CoinsoftworksClient:
         token_cache: TokenCache | None = None,
     ) -> None:
         """Keep the account's credentials; nothing is sent until a call is made."""
-        self._session = session
+        super().__init__(session, base_url=base_url, request_timeout=request_timeout)
         self._api_key = api_key
         self._key_segment = safe_segment("api_key", api_key)
         self._access_token = _checked_access_token(access_token)
-        self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._tokens = token_cache if token_cache is not None else TokenCache()
 
     def __repr__(self) -> str:
         """Name the server, never the credentials."""
         return f"CoinsoftworksClient(base_url={self._base_url!r})"
+
+    def _secrets(self) -> tuple[str, ...]:
+        held = self._tokens.fresh_token(self._base_url)
+        bearer = () if held is None else (held.token,)
+        return (self._api_key, self._access_token, self._key_segment, *bearer)
 
     @property
     def token_cache(self) -> TokenCache:
@@ -258,7 +261,9 @@ class CoinsoftworksClient:
         segment = safe_segment("action_id", action_id)
         body = {"parameters": _checked_parameters(parameters)}
         answer = await self._call("POST", _EXECUTE_ENDPOINT, segment, json_body=body)
-        return self._parsed_execution(answer, action_id)
+        return self._parsed(
+            _EXECUTE_CALL, partial(Execution.from_api, action_id=action_id), answer
+        )
 
     async def execution(self, execution_id: str) -> Execution:
         """Return where an execution stands."""
@@ -275,23 +280,19 @@ class CoinsoftworksClient:
 
     async def _issue_token(self) -> _Issued:
         """Exchange the access token for a bearer token."""
+
+        async def read(response: aiohttp.ClientResponse) -> _Issued:
+            if response.status == 401:
+                raise AuthenticationError(UNAUTHORIZED_MESSAGE)
+            body = await self._read(_AUTHENTICATE_CALL, response)
+            server_time = _server_time(response.headers.get("Date"))
+            return _Issued(BearerToken.from_api(body), server_time)
+
         headers = {ACCESS_TOKEN_HEADER: self._access_token}
-        try:
-            async with self._session.post(
-                self._url("authentication"), headers=headers, timeout=self._timeout
-            ) as response:
-                _LOGGER.debug("coinsoftworks authentication: HTTP %s", response.status)
-                if response.status == 401:
-                    raise AuthenticationError(UNAUTHORIZED_MESSAGE)
-                body = await self._read(response, writes=False)
-                server_time = _server_time(response.headers.get("Date"))
-        except CoinHubError:
-            raise
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise CannotConnectError(
-                f"Cannot reach coinsoftworks to authenticate ({type(err).__name__})"
-            ) from None
-        return _Issued(BearerToken.from_api(body), server_time)
+        url = self._url("authentication")
+        return await self._request(
+            "POST", url, _AUTHENTICATE_CALL, read, headers=headers
+        )
 
     async def _call(
         self,
@@ -323,43 +324,26 @@ class CoinsoftworksClient:
         token: BearerToken,
         json_body: Mapping[str, Any] | None,
     ) -> Any:
-        writes = method != "GET"
-        headers = {"Authorization": f"Bearer {token.token}"}
-        url = self._url(endpoint, *segments)
-        try:
-            if writes:
-                request = self._session.post(
-                    url,
-                    json=json_body,
-                    headers=headers,
-                    timeout=self._timeout,
-                    middlewares=(refuse_resend,),
-                )
-            else:
-                request = self._session.get(url, headers=headers, timeout=self._timeout)
-            async with request as response:
-                _LOGGER.debug(
-                    "coinsoftworks %s %s: HTTP %s", method, endpoint, response.status
-                )
-                if response.status == 401:
-                    raise _BearerRefusedError("bearer token refused")
-                return await self._read(response, writes=writes)
-        except CoinHubError:
-            raise
-        # The chained error could quote the URL, which holds the API key: drop it.
-        except (aiohttp.ClientError, TimeoutError) as err:
-            if writes and is_answer_lost(err):
-                raise OutcomeUnknownError(
-                    f"coinsoftworks {endpoint} was sent but its answer was lost "
-                    f"({type(err).__name__}); the action may have started"
-                ) from None
-            raise CannotConnectError(
-                f"Cannot reach coinsoftworks for {endpoint} ({type(err).__name__})"
-            ) from None
+        call = Call(f"/{endpoint}", writes=method != "GET")
 
-    async def _read(self, response: aiohttp.ClientResponse, *, writes: bool) -> Any:
+        async def read(response: aiohttp.ClientResponse) -> Any:
+            if response.status == 401:
+                raise _BearerRefusedError("bearer token refused")
+            return await self._read(call, response)
+
+        options: dict[str, Any] = {
+            "headers": {"Authorization": f"Bearer {token.token}"}
+        }
+        if call.writes:
+            options["json"] = json_body
+        return await self._request(
+            method, self._url(endpoint, *segments), call, read, **options
+        )
+
+    async def _read(self, call: Call, response: aiohttp.ClientResponse) -> Any:
         """Turn an answer into its JSON body, or into the error its status stands for."""
         status = response.status
+        _LOGGER.debug("coinsoftworks %s: HTTP %s", call.name, status)
         if status in {429, 503}:
             raise RateLimitedError(
                 "coinsoftworks is throttling requests (too many requests)",
@@ -369,22 +353,12 @@ class CoinsoftworksClient:
             # The document's "500 Unauthorized (check your account API Key or enable
             # it through the settings)": nothing was applied.
             raise AuthenticationError(UNAUTHORIZED_MESSAGE)
-        raw = await response.read()
-        body = decode_json(raw)
+        body = decode_json(await response.read())
         if status in {400, 404} and isinstance(body, Mapping):
             raise ProviderRefusedError(self._refusal_message(body, status))
         if 200 <= status < 300 and body is not None:
             return body
-        # A write that reached a failing server (or got garbage with 2xx) may have
-        # started; a 4xx without a provider body (wrong base URL) was not applied.
-        if writes and not 400 <= status < 500:
-            raise OutcomeUnknownError(
-                f"coinsoftworks answered with an unreadable body (HTTP {status}); "
-                "the action may have started"
-            )
-        raise CannotConnectError(
-            f"coinsoftworks answered with an unreadable body (HTTP {status})"
-        )
+        raise self._unreadable(call, status)
 
     def _refusal_message(self, body: Mapping[str, Any], status: int) -> str:
         """Return the provider's refusal text, never echoing a credential back."""
@@ -393,23 +367,7 @@ class CoinsoftworksClient:
             message = message.get("message")
         if not isinstance(message, str) or not message.strip():
             return f"coinsoftworks refused the request (HTTP {status})"
-        text = message.strip()
-        for secret in (self._api_key, self._access_token, self._key_segment):
-            text = text.replace(secret, "***")
-        if token := self._tokens.fresh_token(self._base_url):
-            text = text.replace(token.token, "***")
-        return text[:_MAX_MESSAGE_LENGTH]
-
-    @staticmethod
-    def _parsed_execution(answer: Any, action_id: str) -> Execution:
-        try:
-            return Execution.from_api(answer, action_id=action_id)
-        except CannotConnectError as err:
-            # The provider accepted the action but its answer does not say which
-            # execution it started.
-            raise OutcomeUnknownError(
-                f"coinsoftworks started the action but its answer was incomplete: {err}"
-            ) from None
+        return self._scrubbed(message.strip())
 
 
 def _server_time(date_header: str | None) -> float | None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ..exceptions import CannotConnectError
+from .._parse import AnswerFields
 
 ENABLED_STATUS = "enabled"
 
@@ -24,32 +24,18 @@ _TRUE_TEXT = frozenset({"true", "1", "yes", "on"})
 _FALSE_TEXT = frozenset({"false", "0", "no", "off"})
 
 
-def _unexpected(what: str) -> CannotConnectError:
-    return CannotConnectError(f"coinsoftworks answered without a valid {what}")
-
-
-def _object(body: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(body, Mapping):
-        raise _unexpected(what)
-    return body
-
-
-def _text(body: Mapping[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _unexpected(key)
-    return value.strip()
+_fields = AnswerFields("coinsoftworks")
 
 
 def _identifier(value: Any, what: str) -> str:
     """Read an id sent as a JSON number (``33``) or a string (``"33"``)."""
     if isinstance(value, bool):
-        raise _unexpected(what)
+        raise _fields.unexpected(what)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str) and value.strip():
         return value.strip()
-    raise _unexpected(what)
+    raise _fields.unexpected(what)
 
 
 def _flag(value: Any, what: str) -> bool:
@@ -64,20 +50,7 @@ def _flag(value: Any, what: str) -> bool:
             return True
         if text in _FALSE_TEXT:
             return False
-    raise _unexpected(what)
-
-
-def _timestamp(value: Any, what: str) -> datetime:
-    """Read an ISO 8601 time; one without a zone is UTC, as the document says."""
-    if not isinstance(value, str):
-        raise _unexpected(what)
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise _unexpected(what) from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    raise _fields.unexpected(what)
 
 
 def _optional_int(value: Any) -> int | None:
@@ -101,13 +74,13 @@ class BearerToken:
     @classmethod
     def from_api(cls, body: Any) -> BearerToken:
         """Parse an ``/authentication`` success."""
-        answer = _object(body, "authentication answer")
+        answer = _fields.object(body, "authentication answer")
         token = answer.get("bearer_token")
         if not isinstance(token, str) or not token or token != token.strip():
-            raise _unexpected("bearer_token")
+            raise _fields.unexpected("bearer_token")
         return cls(
             token=token,
-            expiration=_timestamp(answer.get("expiration"), "expiration"),
+            expiration=_fields.iso_time(answer.get("expiration"), "expiration"),
             ticks=_optional_int(answer.get("ticks")),
         )
 
@@ -122,10 +95,10 @@ class User:
     @classmethod
     def from_api(cls, body: Any) -> User:
         """Parse a ``/user`` answer."""
-        answer = _object(body, "user")
+        answer = _fields.object(body, "user")
         plan = answer.get("purchased_plan")
         if not isinstance(plan, str):
-            raise _unexpected("purchased_plan")
+            raise _fields.unexpected("purchased_plan")
         return cls(
             username=_identifier(answer.get("username"), "username"),
             purchased_plan=plan.strip(),
@@ -142,12 +115,12 @@ class Settings:
     @classmethod
     def from_api(cls, body: Any) -> Settings:
         """Parse a ``/settings`` answer; a missing or null ``settings_list`` is empty."""
-        answer = _object(body, "settings")
+        answer = _fields.object(body, "settings")
         settings_list = answer.get("settings_list")
         if settings_list is None:
             settings_list = {}
         if not isinstance(settings_list, Mapping):
-            raise _unexpected("settings_list")
+            raise _fields.unexpected("settings_list")
         return cls(
             enterprise_mode=_flag(answer.get("enterprise_mode"), "enterprise_mode"),
             settings_list=dict(settings_list),
@@ -177,12 +150,12 @@ class Action:
     @classmethod
     def from_api(cls, body: Any) -> Action:
         """Parse one action object of the ``/actions`` answer."""
-        answer = _object(body, "action")
+        answer = _fields.object(body, "action")
         return cls(
             action_id=_identifier(answer.get("action_id"), "action_id"),
-            action_name=_text(answer, "action_name"),
-            action_type=_text(answer, "action_type"),
-            action_status=_text(answer, "action_status"),
+            action_name=_fields.text(answer, "action_name", strip=True),
+            action_type=_fields.text(answer, "action_type", strip=True),
+            action_status=_fields.text(answer, "action_status", strip=True),
             parameters=_parameter_names(answer.get("parameters")),
         )
 
@@ -194,7 +167,7 @@ class Action:
         if body is None:
             return ()
         if not isinstance(body, list):
-            raise _unexpected("list of actions")
+            raise _fields.unexpected("list of actions")
         return tuple(cls.from_api(item) for item in body)
 
 
@@ -234,7 +207,7 @@ class Execution:
         ``action_id`` fills in the action when the answer does not name it (the
         execute answer carries only the execution id and its status).
         """
-        answer = _object(body, "execution")
+        answer = _fields.object(body, "execution")
         raw_action = answer.get("action_id")
         message = answer.get("message")
         return cls(
@@ -261,23 +234,23 @@ def _parameter_names(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise _unexpected("parameters")
+        raise _fields.unexpected("parameters")
     names: list[str] = []
     for item in value:
         name = item.get("name") if isinstance(item, Mapping) else item
         if not isinstance(name, str) or not name.strip():
-            raise _unexpected("parameters")
+            raise _fields.unexpected("parameters")
         names.append(name.strip())
     return tuple(names)
 
 
 def _execution_status(value: Any) -> ExecutionStatus:
     if not isinstance(value, str):
-        raise _unexpected("status")
+        raise _fields.unexpected("status")
     try:
         return ExecutionStatus(value.strip().casefold())
     except ValueError:
-        raise _unexpected("status") from None
+        raise _fields.unexpected("status") from None
 
 
 # --- end of ASSUMPTION ---------------------------------------------------------------

@@ -6,7 +6,6 @@ No Home Assistant import: the integration injects its aiohttp session.
 from .client import (
     AMOUNT_DECIMALS,
     DEFAULT_BASE_URL,
-    DEFAULT_DAILY_LIMIT,
     MAIN_BALANCE_LOOKUP,
     MAX_REFERENCE_LENGTH,
     MIN_AMOUNT,
@@ -15,7 +14,6 @@ from .client import (
     REFERENCE_CHARACTERS,
     JSEcoinClient,
     RequestBudget,
-    budget_for_key,
     format_amount,
     validate_transfer,
 )
@@ -33,7 +31,6 @@ from .models import (
 __all__ = [
     "AMOUNT_DECIMALS",
     "DEFAULT_BASE_URL",
-    "DEFAULT_DAILY_LIMIT",
     "MAIN_BALANCE_LOOKUP",
     "MAX_REFERENCE_LENGTH",
     "MIN_AMOUNT",
@@ -50,7 +47,6 @@ __all__ = [
     "JSEcoinClient",
     "RequestBudget",
     "TransferResult",
-    "budget_for_key",
     "format_amount",
     "validate_transfer",
 ]

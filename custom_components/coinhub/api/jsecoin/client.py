@@ -19,7 +19,6 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
-import hashlib
 import math
 import re
 import time
@@ -29,10 +28,10 @@ import aiohttp
 from yarl import URL
 
 from .._http import (
+    Call,
+    ProviderClient,
     decode_json_object,
-    is_answer_lost,
     join_url,
-    refuse_resend,
     retry_after_seconds,
     safe_segment,
 )
@@ -40,10 +39,8 @@ from ..exceptions import (
     AccessLevelError,
     AccountLockedError,
     AuthenticationError,
-    CannotConnectError,
     CoinHubError,
     InvalidInputError,
-    OutcomeUnknownError,
     ProviderRefusedError,
     RateLimitedError,
 )
@@ -64,7 +61,6 @@ MAIN_BALANCE_LOOKUP: Final = "0"
 
 MIN_AMOUNT: Final = Decimal("0.000001")
 AMOUNT_DECIMALS: Final = 8
-DEFAULT_DAILY_LIMIT: Final = Decimal(2000)
 RATE_LIMIT_REQUESTS: Final = 500
 RATE_LIMIT_WINDOW: Final = 900.0
 DEFAULT_LOCK_WAIT_LIMIT: Final = 60.0
@@ -118,9 +114,13 @@ class RequestBudget:
         requests: int = RATE_LIMIT_REQUESTS,
         window: float = RATE_LIMIT_WINDOW,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        """Allow ``requests`` per ``window`` seconds, measured with ``clock``."""
+        """Allow ``requests`` per ``window`` seconds, measured with ``clock``.
+
+        Without ``clock`` the budget reads :func:`time.monotonic` at each call (not
+        once at import), so a test clock that replaces it is followed.
+        """
         if requests < 1 or window <= 0:
             raise ValueError("a budget needs at least one request per positive window")
         self.requests = requests
@@ -136,10 +136,13 @@ class RequestBudget:
             f"remaining={self.remaining})"
         )
 
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else time.monotonic()
+
     @property
     def remaining(self) -> int:
         """How many requests may be sent right now."""
-        now = self._clock()
+        now = self._now()
         if now < self._held_until:
             return 0
         self._forget_before(now - self.window)
@@ -147,7 +150,7 @@ class RequestBudget:
 
     def acquire(self) -> None:
         """Count one request, or raise :class:`RateLimitedError` when none is left."""
-        now = self._clock()
+        now = self._now()
         if now < self._held_until:
             raise self._exhausted(self._held_until - now)
         self._forget_before(now - self.window)
@@ -157,7 +160,7 @@ class RequestBudget:
 
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds``: the provider itself said it is throttling."""
-        self._held_until = max(self._held_until, self._clock() + seconds)
+        self._held_until = max(self._held_until, self._now() + seconds)
 
     def _forget_before(self, start: float) -> None:
         while self._sent and self._sent[0] <= start:
@@ -170,17 +173,6 @@ class RequestBudget:
             f"try again in {retry_after} seconds",
             retry_after=retry_after,
         )
-
-
-# One budget per API key (keyed by a hash: the registry never holds a raw key), so
-# every client of an account — config flow, coordinator, actions — shares the limit.
-_BUDGETS: dict[str, RequestBudget] = {}
-
-
-def budget_for_key(api_key: str) -> RequestBudget:
-    """Return the request budget shared by every client using ``api_key``."""
-    digest = hashlib.sha256(api_key.encode()).hexdigest()
-    return _BUDGETS.setdefault(digest, RequestBudget())
 
 
 def format_amount(amount: Decimal | float | str) -> str:
@@ -282,13 +274,16 @@ THREAD_DECODE_BYTES = 256 * 1024
 THREAD_PARSE_ENTRIES = 1000
 
 
-class JSEcoinClient:
+class JSEcoinClient(ProviderClient):
     """Calls to the JSEcoin API for the account of one API key.
 
-    The session is injected and never closed here. Requests count against the key's
-    shared :class:`RequestBudget` (``budget_for_key``) unless another budget is given.
+    The session is injected and never closed here. Requests count against ``budget``:
+    every client of one key should share one (the caller keeps it), else each client
+    starts a fresh one.
     ``sleep`` is how the client waits out an account lock (injectable for tests).
     """
+
+    provider = "JSEcoin"
 
     def __init__(
         self,
@@ -308,17 +303,18 @@ class JSEcoinClient:
             raise InvalidInputError(
                 "api_key", "must not contain whitespace or control characters"
             )
-        self._session = session
+        super().__init__(session, base_url=base_url, request_timeout=request_timeout)
         self._api_key = api_key
-        self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
-        self._budget = budget if budget is not None else budget_for_key(api_key)
+        self._budget = budget if budget is not None else RequestBudget()
         self._lock_wait_limit = lock_wait_limit
         self._sleep = sleep
 
     def __repr__(self) -> str:
         """Name the server, never the key."""
         return f"JSEcoinClient(base_url={self._base_url!r})"
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._api_key,)
 
     @property
     def budget(self) -> RequestBudget:
@@ -393,56 +389,24 @@ class JSEcoinClient:
                     raise
                 await self._sleep(locked.retry_after)
                 waited += locked.retry_after
-        try:
-            return parse(body)
-        except CannotConnectError as err:
-            # The provider said "success": the write happened, but we cannot tell
-            # what it handed out.
-            raise OutcomeUnknownError(
-                f"JSEcoin applied /{segments[0]}/ but its answer was incomplete: {err}"
-            ) from None
+        return self._parsed(Call(f"/{segments[0]}/", writes=True), parse, body)
 
     async def _send(
         self, segments: tuple[str, ...], *, writes: bool, secret: str | None = None
     ) -> dict[str, Any]:
-        endpoint = segments[0]
+        call = Call(f"/{segments[0]}/", writes)
         url = URL(join_url(self._base_url, segments, trailing_slash=True), encoded=True)
         self._budget.acquire()
-        headers = {"Authorization": self._api_key}
-        try:
-            if writes:
-                async with self._session.get(
-                    url,
-                    headers=headers,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                    middlewares=(refuse_resend,),
-                ) as response:
-                    return await self._answer(endpoint, response, writes, secret)
-            async with self._session.get(
-                url, headers=headers, timeout=self._timeout
-            ) as response:
-                return await self._answer(endpoint, response, writes, secret)
-        except CoinHubError:
-            raise
-        # Chained errors carry the URL and request details: never keep them.
-        except (aiohttp.ClientError, TimeoutError) as err:
-            sent = not isinstance(err, aiohttp.ConnectionTimeoutError)
-            if writes and sent and is_answer_lost(err):
-                raise OutcomeUnknownError(
-                    f"JSEcoin /{endpoint}/ was sent but its answer was lost "
-                    f"({type(err).__name__}); it may have been applied"
-                ) from None
-            raise CannotConnectError(
-                f"Cannot reach JSEcoin for /{endpoint}/ ({type(err).__name__})"
-            ) from None
+
+        async def read(response: aiohttp.ClientResponse) -> dict[str, Any]:
+            return await self._answer(call, response, secret)
+
+        return await self._request(
+            "GET", url, call, read, headers={"Authorization": self._api_key}
+        )
 
     async def _answer(
-        self,
-        endpoint: str,
-        response: aiohttp.ClientResponse,
-        writes: bool,
-        secret: str | None,
+        self, call: Call, response: aiohttp.ClientResponse, secret: str | None
     ) -> dict[str, Any]:
         status = response.status
         if status == 429:
@@ -451,11 +415,6 @@ class JSEcoinClient:
             raise RateLimitedError(
                 "JSEcoin is refusing requests for now (too many requests)",
                 retry_after=retry_after,
-            )
-        if 300 <= status < 400:
-            # Redirects are never followed for a write; a read would have followed it.
-            raise CannotConnectError(
-                f"JSEcoin redirected /{endpoint}/ (HTTP {status}); check the base URL"
             )
         raw = await response.read()
         body = (
@@ -467,16 +426,7 @@ class JSEcoinClient:
             raise self._refusal(body, status, secret)
         if body is not None and status == 200 and body.get("success") in {1, "1"}:
             return body
-        # A write that reached a server which then failed, or answered 200 with garbage,
-        # may have been applied; a 4xx without a JSEcoin body (wrong URL) was not.
-        if writes and not 400 <= status < 500:
-            raise OutcomeUnknownError(
-                f"JSEcoin answered /{endpoint}/ with an unreadable body "
-                f"(HTTP {status}); it may have been applied"
-            )
-        raise CannotConnectError(
-            f"JSEcoin answered /{endpoint}/ with an unreadable body (HTTP {status})"
-        )
+        raise self._unreadable(call, status)
 
     def _refusal(
         self, body: Mapping[str, Any], status: int, secret: str | None
@@ -498,15 +448,3 @@ class JSEcoinClient:
         if status == 401 or _KEY_REFUSED.search(notification):
             return AuthenticationError(f"JSEcoin refused the API key: {notification}")
         return ProviderRefusedError(notification)
-
-    def _scrubbed(self, notification: Any, secret: str | None) -> str:
-        """Return the notification as text, never echoing a secret back."""
-        text = (
-            notification
-            if isinstance(notification, str) and notification
-            else "unknown error"
-        )
-        for value in (self._api_key, secret):
-            if value:
-                text = text.replace(value, "***")
-        return text[:500]

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 import json
 from typing import Any
 
-from ..exceptions import CannotConnectError
+from .._parse import AnswerFields
 
 # The commands the provider writes into history and blocks (others are kept as-is).
 COMMAND_TRANSFER = "transfer"
@@ -29,33 +29,11 @@ COMMAND_IMPORT = "import"
 COMMAND_EXPORT = "export"
 
 
-def _unexpected(what: str) -> CannotConnectError:
-    return CannotConnectError(f"JSEcoin answered without a valid {what}")
-
-
-def _decimal(value: Any, what: str) -> Decimal:
-    """Read an amount sent as a JSON number or a string."""
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-        raise _unexpected(what)
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise _unexpected(what) from None
-    if not amount.is_finite():
-        raise _unexpected(what)
-    return amount
-
-
-def _integer(value: Any, what: str) -> int:
-    """Read a whole number sent as a JSON number or a string (``"72318"``)."""
-    amount = _decimal(value, what)
-    if amount != amount.to_integral_value():
-        raise _unexpected(what)
-    return int(amount)
+_fields = AnswerFields("JSEcoin")
 
 
 def _optional_integer(value: Any, what: str) -> int | None:
-    return None if value is None or value == "" else _integer(value, what)
+    return None if value is None or value == "" else _fields.integer(value, what)
 
 
 def _optional_text(value: Any) -> str | None:
@@ -67,28 +45,15 @@ def _optional_bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _text(body: Mapping[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise _unexpected(key)
-    return value
-
-
 def _notification(body: Mapping[str, Any]) -> str:
     value = body.get("notification")
     return value if isinstance(value, str) else ""
 
 
-def _timestamp(milliseconds: Any, what: str) -> datetime:
-    """Turn the provider's unix milliseconds into an aware UTC datetime."""
-    try:
-        return datetime.fromtimestamp(_integer(milliseconds, what) / 1000, tz=UTC)
-    except OverflowError, OSError, ValueError:
-        raise _unexpected(what) from None
-
-
 def _optional_timestamp(milliseconds: Any, what: str) -> datetime | None:
-    return None if milliseconds is None else _timestamp(milliseconds, what)
+    return (
+        None if milliseconds is None else _fields.unix_milliseconds(milliseconds, what)
+    )
 
 
 def _embedded_data(entry: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -103,9 +68,34 @@ def _embedded_data(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _signed_command(
+    entry: Mapping[str, Any], what: str
+) -> tuple[Mapping[str, Any], str]:
+    """Return a transaction's signed ``data`` and its command, from either place."""
+    data = _embedded_data(entry)
+    command = entry.get("command", data.get("command"))
+    if not isinstance(command, str) or not command:
+        raise _fields.unexpected(f"command in {what}")
+    return data, command
+
+
+def _keyed_objects(
+    raw: Any, what: str, item: str
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Return the objects of an object keyed by id (history, block inputs); null is none."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        raise _fields.unexpected(what)
+    for key, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise _fields.unexpected(f"{item} {key}")
+    return list(raw.items())
+
+
 def block_id_from_api(body: Mapping[str, Any]) -> int:
     """Parse a ``currentblockid`` success; its ``blockID`` comes as a string."""
-    return _integer(body.get("blockID"), "blockID")
+    return _fields.integer(body.get("blockID"), "blockID")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +109,7 @@ class Balance:
     def from_api(cls, body: Mapping[str, Any]) -> Balance:
         """Parse a ``balance`` success."""
         return cls(
-            balance=_decimal(body.get("balance"), "balance"),
+            balance=_fields.decimal(body.get("balance"), "balance"),
             notification=_notification(body),
         )
 
@@ -146,7 +136,9 @@ class ExportResult:
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> ExportResult:
         """Parse an ``export`` success."""
-        return cls(coin_code=_text(body, "coinCode"), notification=_notification(body))
+        return cls(
+            coin_code=_fields.text(body, "coinCode"), notification=_notification(body)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +150,7 @@ class ImportResult:
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> ImportResult:
         """Parse an ``import`` success; its ``value`` comes as a string."""
-        return cls(value=_decimal(body.get("value"), "value"))
+        return cls(value=_fields.decimal(body.get("value"), "value"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +180,10 @@ class HistoryEntry:
     def from_api(cls, entry_id: str, entry: Mapping[str, Any]) -> HistoryEntry:
         """Parse one entry of the ``history`` object (keyed by transaction id)."""
         what = f"history entry {entry_id}"
-        data = _embedded_data(entry)
-        command = entry.get("command", data.get("command"))
-        if not isinstance(command, str) or not command:
-            raise _unexpected(f"command in {what}")
-        value = _decimal(entry.get("value", data.get("value")), f"value in {what}")
+        data, command = _signed_command(entry, what)
+        value = _fields.decimal(
+            entry.get("value", data.get("value")), f"value in {what}"
+        )
         milliseconds = next(
             (
                 candidate
@@ -205,7 +196,7 @@ class HistoryEntry:
             ),
             None,
         )
-        timestamp = _timestamp(milliseconds, f"ts in {what}")
+        timestamp = _fields.unix_milliseconds(milliseconds, f"ts in {what}")
         user1 = _optional_integer(entry.get("user1"), f"user1 in {what}")
         user2 = _optional_integer(entry.get("user2"), f"user2 in {what}")
         counterparty_email = counterparty_key = None
@@ -242,16 +233,12 @@ class History:
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> History:
         """Parse a ``history`` success; ``"history": null`` is an empty history."""
-        raw = body.get("history")
-        if raw is None:
-            return cls(entries=(), account_user_id=None)
-        if not isinstance(raw, dict):
-            raise _unexpected("history")
-        entries = []
-        for entry_id, entry in raw.items():
-            if not isinstance(entry, dict):
-                raise _unexpected(f"history entry {entry_id}")
-            entries.append(HistoryEntry.from_api(entry_id, entry))
+        entries = [
+            HistoryEntry.from_api(entry_id, entry)
+            for entry_id, entry in _keyed_objects(
+                body.get("history"), "history", "history entry"
+            )
+        ]
         entries.sort(key=lambda entry: (entry.timestamp, entry.id))
         user_ids = Counter(e.user_id for e in entries if e.user_id is not None)
         account_user_id = user_ids.most_common(1)[0][0] if user_ids else None
@@ -273,15 +260,14 @@ class BlockInput:
     def from_api(cls, input_id: str, entry: Mapping[str, Any]) -> BlockInput:
         """Parse one entry of a block's ``input`` object."""
         what = f"block input {input_id}"
-        data = _embedded_data(entry)
-        command = entry.get("command", data.get("command"))
-        if not isinstance(command, str) or not command:
-            raise _unexpected(f"command in {what}")
+        data, command = _signed_command(entry, what)
         milliseconds = entry.get("ts", data.get("ts"))
         return cls(
             id=input_id,
             command=command,
-            value=_decimal(entry.get("value", data.get("value")), f"value in {what}"),
+            value=_fields.decimal(
+                entry.get("value", data.get("value")), f"value in {what}"
+            ),
             user1=_optional_integer(entry.get("user1"), f"user1 in {what}"),
             user2=_optional_integer(entry.get("user2"), f"user2 in {what}"),
             timestamp=_optional_timestamp(milliseconds, f"ts in {what}"),
@@ -322,26 +308,23 @@ class Block:
         """Parse a ``getblock`` success."""
         block = body.get("block")
         if not isinstance(block, dict):
-            raise _unexpected("block")
-        raw_inputs = block.get("input")
-        if raw_inputs is None:  # a block without transactions has no "input"
-            raw_inputs = {}
-        if not isinstance(raw_inputs, dict):
-            raise _unexpected("block input")
-        inputs = []
-        for input_id, entry in raw_inputs.items():
-            if not isinstance(entry, dict):
-                raise _unexpected(f"block input {input_id}")
-            inputs.append(BlockInput.from_api(input_id, entry))
+            raise _fields.unexpected("block")
+        # A block without transactions has no "input".
+        inputs = [
+            BlockInput.from_api(input_id, entry)
+            for input_id, entry in _keyed_objects(
+                block.get("input"), "block input", "block input"
+            )
+        ]
         nonce = block.get("nonce")
         return cls(
-            block_id=_integer(block.get("blockID"), "blockID"),
+            block_id=_fields.integer(block.get("blockID"), "blockID"),
             block_reference=_optional_integer(
                 block.get("blockReference"), "blockReference"
             ),
             difficulty=_optional_integer(block.get("difficulty"), "difficulty"),
             frequency=_optional_integer(block.get("frequency"), "frequency"),
-            hash=_text(block, "hash"),
+            hash=_fields.text(block, "hash"),
             previous_hash=_optional_text(block.get("previousHash")),
             main_chain=_optional_bool(block.get("mainChain")),
             open=_optional_bool(block.get("open")),
