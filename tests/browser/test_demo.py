@@ -14,7 +14,7 @@ import pytest
 from .conftest import DEMO_PASSWORD, ROOT, Demo, screenshot, seed
 
 BALANCE = "sensor.jsecoin_balance"
-TRANSACTION = "event.jsecoin_transaction"
+INCOME = "sensor.jsecoin_income_today"
 LAST_ACTION = "sensor.coinsoftworks_johncb5496_last_action_status"
 
 
@@ -63,8 +63,11 @@ def test_a_mining_reward_moves_the_balance_and_the_logbook(
 ) -> None:
     _open_dashboard(demo, page)
     balance_card = _card(page, "hui-tile-card", "JSEcoin balance")
+    income_card = _card(page, "hui-tile-card", "Income today")
     logbook = page.locator("hui-logbook-card")
     shown = demo.state(BALANCE)["state"]
+    income = demo.state(INCOME)["state"]
+    expect(income_card.get_by_text(_jse(income))).to_be_visible()
     expect(balance_card.get_by_text(_jse(shown))).to_be_visible()
     mined_before = logbook.get_by_text("Mining").count()
 
@@ -77,6 +80,9 @@ def test_a_mining_reward_moves_the_balance_and_the_logbook(
     new_balance = demo.state(BALANCE)["state"]
     assert Decimal(new_balance) > Decimal(shown)
     expect(balance_card.get_by_text(_jse(new_balance))).to_be_visible()
+    # Mined today: the income grows by at least the reward.
+    _until(lambda: Decimal(demo.state(INCOME)["state"]) > Decimal(income))
+    expect(income_card.get_by_text(_jse(demo.state(INCOME)["state"]))).to_be_visible()
     # The history is read after the balance moved: the reward reaches the logbook.
     _until(lambda: logbook.get_by_text("Mining").count() > mined_before)
     screenshot(page, "dashboard.png")
@@ -117,7 +123,12 @@ def test_a_second_jsecoin_account_added_in_the_config_flow_gets_its_device(
     devices = demo.websocket({"type": "config/device_registry/list"})
     device = next(d for d in devices if d["name"] == name)
     page.goto(f"{demo.url}/config/devices/device/{device['id']}")
-    expect(page.get_by_text(_jse(bob["balance"])).first).to_be_visible()
+    # bob pays alice in live mode: his balance is the one CoinHub read last.
+    balance = f"sensor.jsecoin_{bob['uid']}_balance"
+    _until(
+        lambda: page.get_by_text(_jse(demo.state(balance)["state"])).count() > 0,
+        seconds=30,
+    )
 
 
 def test_the_device_page_shows_the_account(demo: Demo, page: Page) -> None:
