@@ -31,6 +31,7 @@ from custom_components.coinhub.const import (
     CONF_ACCESS_TOKEN,
     CONF_ADVANCED,
     CONF_ALLOW_TRANSFERS,
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_AUTH_TOKEN,
     CONF_BASE_URL,
     CONF_DAILY_TRANSFER_LIMIT,
@@ -135,7 +136,7 @@ CASES = {
         unique_id="coinsoftworks_automator",
         title="coinsoftworks Automator",
         extra_data={},
-        options={},
+        options={CONF_ALLOW_WALLET_ACTIONS: False},
     ),
 }
 ALL_CASES = pytest.mark.parametrize(
@@ -843,10 +844,10 @@ async def test_reconfigure_invalid_base_url(
 
 
 @ALL_CASES
-def test_options_flow_only_for_jsecoin(case: ProviderCase) -> None:
-    """Only JSEcoin accounts have options."""
+def test_options_flow_per_provider(case: ProviderCase) -> None:
+    """JSEcoin and coinsoftworks accounts have options; Coinetize accounts have none."""
     entry = mock_entry(case)
-    has_options = case.provider is Provider.JSECOIN
+    has_options = case.provider in {Provider.JSECOIN, Provider.COINSOFTWORKS}
     assert CoinHubConfigFlow.async_supports_options_flow(entry) is has_options
     if has_options:
         assert CoinHubConfigFlow.async_get_options_flow(entry) is not None

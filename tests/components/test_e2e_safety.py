@@ -6,18 +6,39 @@ administrators only; everything refused here must leave the sandbox untouched.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Generator
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.auth.models import User
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import Unauthorized
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.coinhub.const import DOMAIN
-from tests.components.conftest import setup_entry
+from custom_components.coinhub.const import (
+    CONF_ACCESS_TOKEN,
+    CONF_ADVANCED,
+    CONF_ALLOW_WALLET_ACTIONS,
+    CONF_BASE_URL,
+    DOMAIN,
+)
+from custom_components.coinhub.coordinator import coinsoftworks as coordinator_module
+from custom_components.coinhub.sensor import FAILED_WITHOUT_REASON
+from tests.components.conftest import call_action, setup_entry
 from tests.components.sandbox_entries import (
     ALICE,
+    JOHN,
     coinetize_entry,
     coinsoftworks_entry,
     jsecoin_entry,
@@ -133,3 +154,234 @@ async def test_admin_writes_and_everyone_reads(
     assert review["a_record"]["website"] == "www.admin.example.com"
     block = await call_as(hass, hass_read_only_user, "get_block", accounts["jsecoin"])
     assert block["block_id"] > 0
+
+
+# coinsoftworks wallet actions
+
+PREFIX = "coinsoftworks_johncb5496"
+ENABLED_ACTIONS = f"sensor.{PREFIX}_enabled_actions"
+LAST_ACTION_STATUS = f"sensor.{PREFIX}_last_action_status"
+
+
+@pytest.fixture(autouse=True)
+def fast_execution_monitor() -> Generator[None]:
+    """Follow executions every few milliseconds; the sandbox clock moves them on."""
+    with (
+        patch.object(coordinator_module, "EXECUTION_MONITOR_FIRST_DELAY", 0.01),
+        patch.object(coordinator_module, "EXECUTION_MONITOR_MAX_DELAY", 0.02),
+    ):
+        yield
+
+
+def executions_sent(sandbox: Sandbox) -> int:
+    """Count the execute requests the coinsoftworks sandbox received."""
+    return sandbox.route_count(
+        "coinsoftworks", "/actions/{api_key}/{action_id}", "POST"
+    )
+
+
+async def set_wallet_actions(
+    hass: HomeAssistant, entry: MockConfigEntry, *, allowed: bool
+) -> None:
+    """Save the entry's options through its options flow."""
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    assert flow["type"] is FlowResultType.FORM
+    assert flow["step_id"] == "coinsoftworks"
+    result = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {CONF_ALLOW_WALLET_ACTIONS: allowed}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_wallet_actions_guarded(
+    hass: HomeAssistant, sandbox: Sandbox, entity_registry: er.EntityRegistry
+) -> None:
+    """Off by default: refused by id and by name, never a button; on: runs once."""
+    john = await setup_entry(hass, coinsoftworks_entry(sandbox))
+
+    for action, parameters in (
+        ("17", None),
+        ("swap eth to btc", None),
+        (
+            "Send BTC",
+            {"recipient": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "amount": "1"},
+        ),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await call_action(
+                hass,
+                "execute_action",
+                john,
+                action=action,
+                **({} if parameters is None else {"parameters": parameters}),
+            )
+        assert err.value.translation_key == "wallet_actions_not_allowed"
+        assert "Allow wallet actions" in str(err.value)
+    assert executions_sent(sandbox) == 0
+
+    # Swap ETH to BTC is enabled and takes no parameters, yet gets no button; a
+    # mining action does.
+    assert hass.states.get(f"button.{PREFIX}_swap_eth_to_btc") is None
+    assert hass.states.get(f"button.{PREFIX}_claim_mining_rewards") is not None
+    attributes = hass.states.get(ENABLED_ACTIONS).attributes
+    assert attributes["wallet_actions"] == ["Send BTC", "Swap ETH to BTC"]
+
+    await set_wallet_actions(hass, john, allowed=True)
+    started = await call_action(
+        hass, "execute_action", john, action="Swap ETH to BTC", wait=False
+    )
+    assert started["status"] == "queued"
+    assert executions_sent(sandbox) == 1
+    sandbox.context.clock.advance(60)  # the execution ends; its monitor stops
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(f"button.{PREFIX}_swap_eth_to_btc") is None
+    assert not [
+        entity
+        for entity in er.async_entries_for_config_entry(entity_registry, john.entry_id)
+        if entity.domain == "button" and "17" in entity.unique_id.split("_")
+    ]
+
+    await set_wallet_actions(hass, john, allowed=False)
+    with pytest.raises(ServiceValidationError):
+        await call_action(hass, "execute_action", john, action="17")
+    assert executions_sent(sandbox) == 1
+
+
+async def test_new_entry_starts_with_wallet_actions_off(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An entry made by the config flow holds the option, off."""
+    flow = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    flow = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"next_step_id": "coinsoftworks"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"],
+        {
+            CONF_API_KEY: JOHN["api_key"],
+            CONF_ACCESS_TOKEN: JOHN["access_token"],
+            CONF_ADVANCED: {CONF_BASE_URL: sandbox.base_url("coinsoftworks")},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {CONF_ALLOW_WALLET_ACTIONS: False}
+    await hass.async_block_till_done()
+    entry = result["result"]
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, "execute_action", entry, action="Swap ETH to BTC")
+    assert err.value.translation_key == "wallet_actions_not_allowed"
+
+
+async def test_actions_without_a_known_type_are_wallet_actions(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A row without a type, or with a new one, sets up and polls, guarded."""
+    for action_id, name, action_type in (
+        (61, "Mystery", None),
+        (62, "Bridge to L2", "eBridge Action"),
+        (63, "Top up wallet", "WALLET top-up"),
+    ):
+        await sandbox.admin(
+            "POST",
+            f"/coinsoftworks/accounts/{JOHN['api_key']}/actions",
+            {"action_id": action_id, "action_name": name, "action_type": action_type},
+        )
+    john = await setup_entry(hass, coinsoftworks_entry(sandbox))
+    assert john.state is ConfigEntryState.LOADED
+    await john.runtime_data.async_refresh()
+    assert john.runtime_data.last_update_success
+
+    state = hass.states.get(ENABLED_ACTIONS)
+    assert state.state == "6"
+    assert set(state.attributes["wallet_actions"]) == {
+        "Send BTC",
+        "Swap ETH to BTC",
+        "Mystery",
+        "Bridge to L2",
+        "Top up wallet",
+    }
+    for name in ("mystery", "bridge_to_l2", "top_up_wallet"):
+        assert hass.states.get(f"button.{PREFIX}_{name}") is None
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(hass, "execute_action", john, action="Mystery")
+    assert err.value.translation_key == "wallet_actions_not_allowed"
+    assert executions_sent(sandbox) == 0
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, john)
+    wallet = {
+        action["action_name"]: action["wallet"]
+        for action in diagnostics["data"]["actions"]
+    }
+    assert wallet == {
+        "Send BTC": True,
+        "Claim mining rewards": False,
+        "Swap ETH to BTC": True,
+        "Restart miners": False,
+        "Mystery": True,
+        "Bridge to L2": True,
+        "Top up wallet": True,
+    }
+    mystery = next(
+        a for a in diagnostics["data"]["actions"] if a["action_name"] == "Mystery"
+    )
+    assert mystery["action_type"] is None
+
+
+# The last execution's reason
+
+
+async def run_to_the_end(
+    hass: HomeAssistant, sandbox: Sandbox, entry: MockConfigEntry, action: str
+) -> None:
+    """Start ``action`` and move the sandbox on until its execution ended."""
+    await call_action(hass, "execute_action", entry, action=action, wait=False)
+    for _ in range(200):
+        if sandbox.route_count("coinsoftworks", "/executions/"):
+            break
+        await asyncio.sleep(0.01)
+    sandbox.context.clock.advance(60)
+    for _ in range(200):
+        if hass.states.get(LAST_ACTION_STATUS).state == "failed":
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_failed_execution_says_why(hass: HomeAssistant, sandbox: Sandbox) -> None:
+    """ "Last action status" carries the provider's reason, or CoinHub's own words."""
+    await sandbox.admin(
+        "POST",
+        f"/coinsoftworks/accounts/{JOHN['api_key']}/actions",
+        {
+            "action_id": 71,
+            "action_name": "Silent failure",
+            "action_type": "eMining Action",
+            "outcome": "failed",
+            "message": "",
+        },
+    )
+    john = await setup_entry(
+        hass,
+        coinsoftworks_entry(sandbox, options={CONF_ALLOW_WALLET_ACTIONS: True}),
+    )
+
+    await run_to_the_end(hass, sandbox, john, "Swap ETH to BTC")
+    state = hass.states.get(LAST_ACTION_STATUS)
+    assert state.state == "failed"
+    assert state.attributes["message"] == "Insufficient liquidity for the swap"
+
+    await run_to_the_end(hass, sandbox, john, "Silent failure")
+    state = hass.states.get(LAST_ACTION_STATUS)
+    assert state.state == "failed"
+    assert state.attributes["action"] == "Silent failure"
+    assert state.attributes["message"] == FAILED_WITHOUT_REASON
+    translations = await async_get_translations(hass, "en", "entity", {DOMAIN})
+    key = (
+        f"component.{DOMAIN}.entity.sensor.last_action_status.state_attributes"
+        f".message.state.{FAILED_WITHOUT_REASON}"
+    )
+    assert translations[key] == "coinsoftworks gave no reason"

@@ -69,6 +69,7 @@ from custom_components.coinhub.api.jsecoin import (
 from custom_components.coinhub.const import (
     CONF_ACCESS_TOKEN,
     CONF_ALLOW_TRANSFERS,
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_AUTH_TOKEN,
     CONF_BASE_URL,
     CONF_DAILY_TRANSFER_LIMIT,
@@ -266,6 +267,8 @@ def coinsoftworks_entry() -> MockConfigEntry:
             CONF_ACCESS_TOKEN: CSW_ACCESS_TOKEN,
             CONF_BASE_URL: "https://coinsoftworks.invalid/_functions",
         },
+        # Wallet actions allowed: these tests run Send BTC to check its parameters.
+        options={CONF_ALLOW_WALLET_ACTIONS: True},
     )
 
 
