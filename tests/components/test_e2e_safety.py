@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
+import logging
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.auth.models import User
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_API_KEY
+from homeassistant.const import CONF_API_KEY, CONF_USERNAME
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+)
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
 import pytest
@@ -30,18 +35,22 @@ from custom_components.coinhub.const import (
     CONF_ACCESS_TOKEN,
     CONF_ADVANCED,
     CONF_ALLOW_WALLET_ACTIONS,
+    CONF_AUTH_TOKEN,
     CONF_BASE_URL,
     DOMAIN,
 )
 from custom_components.coinhub.coordinator import coinsoftworks as coordinator_module
 from custom_components.coinhub.sensor import FAILED_WITHOUT_REASON
+from sandbox.faults import FaultRule
 from tests.components.conftest import call_action, setup_entry
 from tests.components.sandbox_entries import (
     ALICE,
     JOHN,
+    WEBMASTER,
     coinetize_entry,
     coinsoftworks_entry,
     jsecoin_entry,
+    seed,
     transfers_allowed,
 )
 from tests.conftest import Sandbox
@@ -385,3 +394,77 @@ async def test_failed_execution_says_why(hass: HomeAssistant, sandbox: Sandbox) 
         f".message.state.{FAILED_WITHOUT_REASON}"
     )
     assert translations[key] == "coinsoftworks gave no reason"
+
+
+# The Coinetize token is sent with every call: no URL carrying it reaches a log or error
+
+
+async def test_coinetize_token_never_logged_nor_in_errors(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    unused_tcp_port: int,
+) -> None:
+    """Reads carry the token in their query; failed reads, writes and checks hide it."""
+    caplog.set_level(logging.DEBUG)
+    token = WEBMASTER["auth_token"]
+    shop = seed("coinetize")["websites"][0]
+    entry = await setup_entry(
+        hass,
+        coinetize_entry(
+            sandbox,
+            websites={
+                shop["subdomain"]: {
+                    "website": shop["website"],
+                    "link_method": shop["link_method"],
+                    "verified": True,
+                }
+            },
+        ),
+    )
+    assert sandbox.route_count("coinetize", "/list_paths", "GET") == 1
+    coordinator = entry.runtime_data
+    errors: list[str] = []
+    for kind, extra in (
+        ("drop_before", {}),
+        ("malformed", {}),
+        ("truncated", {}),
+        ("status", {"status": 502, "body": "<html>Bad gateway</html>"}),
+    ):
+        sandbox.context.faults.add(
+            FaultRule(kind=kind, provider="coinetize", **extra)
+        )
+        await coordinator.async_refresh()
+        assert not coordinator.last_update_success
+        errors.append(str(coordinator.last_exception))
+        for service, data in (
+            ("website_review", {"subdomain": shop["subdomain"]}),
+            ("unlink_website", {"subdomain": shop["subdomain"]}),
+        ):
+            with pytest.raises(HomeAssistantError) as err:
+                await call_action(hass, service, entry, **data)
+            errors.append(str(err.value))
+        sandbox.context.faults.clear()
+
+    # The credentials check against a server that is not there.
+    flow = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    flow = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"next_step_id": "coinetize"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"],
+        {
+            CONF_USERNAME: "someone-else",
+            CONF_AUTH_TOKEN: token,
+            CONF_ADVANCED: {CONF_BASE_URL: f"http://127.0.0.1:{unused_tcp_port}"},
+        },
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    assert len(errors) == 12
+    for text in (caplog.text, *errors):
+        assert token not in text
+        assert "auth_token=" not in text
+        assert "signature=" not in text

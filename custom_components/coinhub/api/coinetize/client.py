@@ -5,8 +5,10 @@ account's ``auth_token``, of ``username + endpoint + timestamp``. A signed times
 breaks on a skewed clock, so the client learns the server's time from the ``Date``
 header of every answer and retries a timestamp refusal once with what it learned.
 
-The ``auth_token`` and the signature are never part of an error message or a repr:
-GET calls carry them in the query string, so no URL is ever formatted into an error.
+The document makes ``auth_token`` a basic parameter of every call, so it is sent with
+each one (and signs it). The token and the signature are never part of an error message
+or a repr: GET calls carry them in the query string, so no URL is ever formatted into an
+error, and provider text is scrubbed of the token before it is quoted.
 """
 
 from __future__ import annotations
@@ -64,6 +66,27 @@ class AlreadyVerifiedError(ProviderRefusedError):
     """The website is verified already (perhaps outside this client): nothing to do."""
 
 
+class CredentialsUncheckedError(CoinHubError):
+    """The credentials check was refused for a reason that says nothing about them.
+
+    Neither an authentication refusal nor one about the probed subdomain: whether the
+    credentials are good cannot be told, so they must not be accepted.
+    """
+
+
+# What a refusal of the credentials probe may say. Words about the login, the user, a
+# token, the signature or authentication: the credentials were refused. Words about the
+# probed subdomain or a website: they were accepted and the made-up subdomain was not.
+_PROBE_REFUSED_CREDENTIALS: Final = re.compile(
+    r"log ?-?in|\buser(?:name)?s?\b|token|signature|authenticat|credential|"
+    r"unauthori[sz]ed|password",
+    re.IGNORECASE,
+)
+_PROBE_ABOUT_THE_SUBDOMAIN: Final = re.compile(
+    rf"subdomain|website|{re.escape(CREDENTIALS_PROBE_SUBDOMAIN)}", re.IGNORECASE
+)
+
+
 class RefusalKind(Enum):
     """What a provider error message means to the client."""
 
@@ -89,7 +112,7 @@ _REFUSAL_PATTERNS: Final = (
         RefusalKind.AUTHENTICATION,
         re.compile(
             r"signature|unknown user|auth.?token|authenticat|unauthori[sz]ed|"
-            r"invalid (?:user|credentials)",
+            r"invalid (?:user|credentials)|\blog ?-?in\b",
             re.IGNORECASE,
         ),
     ),
@@ -251,7 +274,11 @@ class CoinetizeClient(ProviderClient):
         """Raise :class:`AuthenticationError` unless the credentials are accepted.
 
         There is no "who am I" call: this signs a read of a subdomain that cannot exist.
-        Any refusal other than an authentication one proves the signature was accepted.
+        Only a refusal about that subdomain (e.g. "Unknown subdomain") proves the
+        credentials were accepted. A refusal speaking of the login, user, token,
+        signature or authentication means they were not, whatever its HTTP status
+        (the document answers errors with HTTP 200). Any other refusal raises
+        :class:`CredentialsUncheckedError` with the provider's words (never the token).
         """
         try:
             await self._call(
@@ -259,8 +286,20 @@ class CoinetizeClient(ProviderClient):
             )
         except TimestampRefusedError:
             raise
-        except ProviderRefusedError:
-            return  # e.g. "Unknown subdomain": the signature was accepted
+        except ProviderRefusedError as err:
+            message = err.notification
+            # The probed name itself speaks of credentials: it is not the refusal's word.
+            words = message.replace(CREDENTIALS_PROBE_SUBDOMAIN, "")
+            if _PROBE_REFUSED_CREDENTIALS.search(words):
+                raise AuthenticationError(
+                    f"Coinetize refused the credentials: {message}"
+                ) from None
+            if _PROBE_ABOUT_THE_SUBDOMAIN.search(message):
+                return
+            raise CredentialsUncheckedError(
+                "Coinetize refused the credentials check without saying whether the "
+                f"credentials are good: {message}"
+            ) from None
 
     async def _call[T](
         self,
