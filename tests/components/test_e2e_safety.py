@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
+import json
 import logging
 from typing import Any
 from unittest.mock import patch
@@ -431,9 +432,7 @@ async def test_coinetize_token_never_logged_nor_in_errors(
         ("truncated", {}),
         ("status", {"status": 502, "body": "<html>Bad gateway</html>"}),
     ):
-        sandbox.context.faults.add(
-            FaultRule(kind=kind, provider="coinetize", **extra)
-        )
+        sandbox.context.faults.add(FaultRule(kind=kind, provider="coinetize", **extra))
         await coordinator.async_refresh()
         assert not coordinator.last_update_success
         errors.append(str(coordinator.last_exception))
@@ -468,3 +467,47 @@ async def test_coinetize_token_never_logged_nor_in_errors(
         assert token not in text
         assert "auth_token=" not in text
         assert "signature=" not in text
+
+
+# Diagnostics of an entry that did not load
+
+
+async def test_diagnostics_of_an_entry_that_did_not_load(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Waiting for a setup retry, or unloaded: settings and the last error, redacted."""
+    sandbox.context.faults.add(FaultRule(kind="drop_before", provider="coinsoftworks"))
+    entry = coinsoftworks_entry(sandbox)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    assert diagnostics["state"] == "setup_retry"
+    assert diagnostics["entry"]["options"] == {}
+    assert diagnostics["entry"]["data"]["base_url"] == sandbox.base_url("coinsoftworks")
+    error = diagnostics["last_error"]
+    assert error["translation_key"] == "cannot_connect"
+    assert error["translation_placeholders"] == {
+        "provider": "coinsoftworks",
+        "account": "**REDACTED**",
+    }
+    assert "Could not reach coinsoftworks" in error["reason"]
+    text = json.dumps(diagnostics)
+    for secret in (JOHN["api_key"], JOHN["access_token"], JOHN["username"]):
+        assert secret not in text
+
+    sandbox.context.faults.clear()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    assert diagnostics["state"] == "not_loaded"
+    assert diagnostics["last_error"] is None
+    assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
