@@ -511,3 +511,72 @@ async def test_diagnostics_of_an_entry_that_did_not_load(
     assert diagnostics["state"] == "not_loaded"
     assert diagnostics["last_error"] is None
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
+
+
+# link_website: a host name or an IP address, nothing else
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"website": ".."}, "invalid_website"),
+        ({"website": "."}, "invalid_website"),
+        ({"website": "shop..example.com"}, "invalid_website"),
+        ({"website": "-shop.example.com"}, "invalid_website"),
+        ({"website": "shop.example.com:8080"}, "invalid_website"),
+        ({"website": "https://shop.example.com"}, "invalid_website"),
+        ({"website": "shop_example.com"}, "invalid_website"),
+        ({"website": "1.2.3.4.5"}, "invalid_website"),
+        (
+            {"website": "203.0.113.9", "dns_website": "..", "link_method": "dns"},
+            "invalid_dns_website",
+        ),
+        (
+            {
+                "website": "203.0.113.9",
+                "dns_website": "203.0.113.9",
+                "link_method": "dns",
+            },
+            "invalid_dns_website",
+        ),
+    ],
+)
+async def test_link_website_refuses_what_is_not_a_host(
+    hass: HomeAssistant, sandbox: Sandbox, data: dict[str, str], key: str
+) -> None:
+    """Refused with a translated message before anything is sent."""
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call_action(
+            hass, "link_website", entry, **{"link_method": "proxy", **data}
+        )
+
+    assert err.value.translation_key == key
+    assert sandbox.route_count("coinetize", "/link_website") == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"website": "blog.example.net", "link_method": "proxy"},
+        {"website": "localhost", "link_method": "redirect"},
+        {"website": "198.51.100.7", "link_method": "proxy"},
+        {"website": "2001:db8::7", "link_method": "proxy"},
+        {
+            "website": "198.51.100.8",
+            "dns_website": "www.example.org",
+            "link_method": "dns",
+        },
+    ],
+)
+async def test_link_website_takes_host_names_and_addresses(
+    hass: HomeAssistant, sandbox: Sandbox, data: dict[str, str]
+) -> None:
+    """Host names and IP addresses (the document's dns case) are linked."""
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
+
+    link = await call_action(hass, "link_website", entry, **data)
+
+    linked = await sandbox.admin("GET", f"/coinetize/websites/{link['subdomain']}")
+    assert linked["website"] == data["website"]

@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from enum import Enum, auto
 import hashlib
 import hmac
+import ipaddress
 import re
 import time
 from typing import Any, Final
@@ -43,6 +44,8 @@ CREDENTIALS_PROBE_SUBDOMAIN: Final = "_coinhub_credentials_check"
 
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _MAX_HOST_LENGTH = 253
+# One label of a host name: letters, digits and inner hyphens, at most 63 characters.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _MAX_PATH_LENGTH = 255
 
 
@@ -205,7 +208,7 @@ class CoinetizeClient(ProviderClient):
         """
         method = _checked_link_method(link_method)
         params = {
-            "website": _checked_host("website", website),
+            "website": _checked_host("website", website, ip_address_allowed=True),
             "link_method": method.value,
         }
         if dns_website is not None:
@@ -431,14 +434,31 @@ def _checked_link_method(value: LinkMethod | str) -> LinkMethod:
         ) from None
 
 
-def _checked_host(field: str, value: str) -> str:
+def _checked_host(field: str, value: str, *, ip_address_allowed: bool = False) -> str:
+    """Return ``value`` if it is a host name (or, when allowed, an IP address).
+
+    Anything else — ``..``, a scheme, a path, a port, an empty label — is refused before
+    it is sent.
+    """
     host = _checked_text(field, value)
-    if "/" in host or "?" in host or "#" in host:
-        raise InvalidInputError(
-            field, "must be a host name or IP address only, without scheme or path"
-        )
     if len(host) > _MAX_HOST_LENGTH:
         raise InvalidInputError(field, "is too long")
+    if ip_address_allowed:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return host
+    labels = host.split(".")
+    # A top-level domain is never all digits: "10.0.0.1" is an address, not a name.
+    if labels[-1].isdigit() or not all(_HOST_LABEL.fullmatch(part) for part in labels):
+        raise InvalidInputError(
+            field,
+            "must be a host name or IP address only, without scheme or path"
+            if ip_address_allowed
+            else "must be a host name only, without scheme or path",
+        )
     return host
 
 
