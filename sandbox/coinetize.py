@@ -530,7 +530,9 @@ def _admin_app(state: CoinetizeState) -> web.Application:
         body = await request.json()
         refusal = body.get("auth_refusal") if isinstance(body, dict) else None
         if refusal not in AUTH_REFUSALS:
-            raise web.HTTPBadRequest(text=f"auth_refusal must be one of {AUTH_REFUSALS}")
+            raise web.HTTPBadRequest(
+                text=f"auth_refusal must be one of {AUTH_REFUSALS}"
+            )
         state.auth_refusal = refusal
         return web.json_response({"auth_refusal": state.auth_refusal})
 

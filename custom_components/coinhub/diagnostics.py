@@ -44,7 +44,10 @@ TO_REDACT: Final = {
 def _jsonable(value: Any) -> Any:
     """Return provider data (dataclasses, amounts, times, enums) as JSON-ready data."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+        # Fields kept out of a repr (coin codes and their digests) stay out here too.
+        return {
+            f.name: _jsonable(getattr(value, f.name)) for f in fields(value) if f.repr
+        }
     if isinstance(value, dict):
         return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

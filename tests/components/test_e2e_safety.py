@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
+from decimal import Decimal
 import json
 import logging
 from typing import Any
@@ -46,6 +47,8 @@ from sandbox.faults import FaultRule
 from tests.components.conftest import call_action, setup_entry
 from tests.components.sandbox_entries import (
     ALICE,
+    BLOCK_SECONDS,
+    BOB,
     JOHN,
     WEBMASTER,
     coinetize_entry,
@@ -580,3 +583,68 @@ async def test_link_website_takes_host_names_and_addresses(
 
     linked = await sandbox.admin("GET", f"/coinetize/websites/{link['subdomain']}")
     assert linked["website"] == data["website"]
+
+
+# A coin code import whose answer is lost is settled from the history
+
+
+async def test_lost_import_answers_settled_from_history(
+    hass: HomeAssistant, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Imported (history shows the code), not made, or unknown: each said as such."""
+    caplog.set_level(logging.DEBUG)
+    alice = await setup_entry(
+        hass, jsecoin_entry(sandbox, ALICE, options=transfers_allowed())
+    )
+    bob = await setup_entry(hass, jsecoin_entry(sandbox, BOB))
+    codes = []
+    for amount in (2.5, 1.25):
+        exported = await call_action(hass, "export_coins", alice, amount=amount)
+        codes.append(exported["coin_code"])
+        sandbox.context.clock.advance(BLOCK_SECONDS)
+    bob_before = await sandbox.admin("GET", "/jsecoin/accounts/bob")
+
+    # The sandbox imports the code and drops the connection: the history tells.
+    sandbox.context.faults.add(
+        FaultRule(kind="drop_after_apply", provider="jsecoin", path="/import/", count=1)
+    )
+    imported = await call_action(hass, "import_coins", bob, coin_code=codes[0])
+    assert imported == {"value": 2.5, "confirmed_from_history": True}
+    bob_after = await sandbox.admin("GET", "/jsecoin/accounts/bob")
+    assert Decimal(bob_after["balance"]) == Decimal(bob_before["balance"]) + Decimal(
+        "2.5"
+    )
+    sandbox.context.clock.advance(BLOCK_SECONDS)
+
+    # A code the provider does not know, its refusal garbled: the history shows no
+    # import of it.
+    sandbox.context.faults.add(
+        FaultRule(kind="malformed", provider="jsecoin", path="/import/", count=1)
+    )
+    with (
+        patch("custom_components.coinhub.transfers.RECHECK_DELAY", 0),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call_action(hass, "import_coins", bob, coin_code="deadbeef00")
+    assert err.value.translation_key == "import_not_made"
+    sandbox.context.clock.advance(BLOCK_SECONDS)
+
+    # The answer is lost and the history cannot be read either.
+    sandbox.context.faults.add(
+        FaultRule(kind="drop_after_apply", provider="jsecoin", path="/import/", count=1)
+    )
+    sandbox.context.faults.add(
+        FaultRule(kind="drop_before", provider="jsecoin", path="/history/")
+    )
+    with (
+        patch("custom_components.coinhub.transfers.RECHECK_DELAY", 0),
+        pytest.raises(HomeAssistantError) as err,
+    ):
+        await call_action(hass, "import_coins", bob, coin_code=codes[1])
+    assert err.value.translation_key == "import_outcome_unknown"
+    sandbox.context.faults.clear()
+
+    assert sandbox.route_count("jsecoin", "/import/") == 3
+    for code in codes:
+        assert code not in caplog.text
+        assert code not in str(err.value)

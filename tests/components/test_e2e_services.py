@@ -270,7 +270,7 @@ async def test_coin_code_exported_then_imported(
     assert await balance(sandbox, "alice") == Decimal("245.25")
 
     imported = await call_action(hass, "import_coins", bob, coin_code=coin_code)
-    assert imported == {"value": 5.25}
+    assert imported == {"value": 5.25, "confirmed_from_history": False}
     assert await balance(sandbox, "bob") == Decimal("15.25")
 
     next_block(sandbox)
