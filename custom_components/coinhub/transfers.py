@@ -311,10 +311,10 @@ class TransferGuard:
                 found: list[HistoryEntry] = []
 
                 def is_this_import(entry: HistoryEntry) -> bool:
-                    if entry.imports_coin_code(coin_code):
+                    matched = entry.imports_coin_code(coin_code)
+                    if matched:
                         found.append(entry)
-                        return True
-                    return False
+                    return matched
 
                 confirmed = await self._async_reconcile(started, is_this_import)
                 LOGGER.warning(
