@@ -648,3 +648,31 @@ async def test_lost_import_answers_settled_from_history(
     for code in codes:
         assert code not in caplog.text
         assert code not in str(err.value)
+
+
+async def test_document_shaped_refusal_while_polling_asks_for_reauthentication(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """HTTP 200 "Invalid login details" during a poll is refused credentials too."""
+    shop = seed("coinetize")["websites"][0]
+    entry = await setup_entry(
+        hass,
+        coinetize_entry(
+            sandbox,
+            websites={
+                shop["subdomain"]: {
+                    "website": shop["website"],
+                    "link_method": shop["link_method"],
+                    "verified": True,
+                }
+            },
+        ),
+    )
+    await sandbox.admin("POST", "/coinetize/settings", {"auth_refusal": "document"})
+    await sandbox.admin("POST", f"/coinetize/users/{WEBMASTER['username']}/token")
+
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
