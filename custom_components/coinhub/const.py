@@ -26,9 +26,9 @@ CONF_ADVANCED: Final = "advanced"  # the collapsed config-flow section holding b
 CONF_BASE_URL: Final = "base_url"
 CONF_AUTH_TOKEN: Final = "auth_token"  # noqa: S105 - a field name, not a secret
 CONF_ACCESS_TOKEN: Final = "access_token"  # noqa: S105 - a field name, not a secret
-CONF_WEBSITES: Final = (
-    "websites"  # Coinetize links: known only to us, so kept in the entry
-)
+# Coinetize websites: those linked through CoinHub are kept in the entry's data (what
+# Coinetize handed out is known only to us); those followed are subdomains in options.
+CONF_WEBSITES: Final = "websites"
 
 # JSEcoin options
 CONF_LOOKUPS: Final = "lookups"

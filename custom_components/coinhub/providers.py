@@ -17,6 +17,7 @@ from homeassistant.const import CONF_API_KEY, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .clients import coinetize_client, coinsoftworks_client, jsecoin_client
+from .coinetize_options_flow import CoinetizeOptionsFlow
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_ALLOW_TRANSFERS,
@@ -163,6 +164,8 @@ PROVIDERS: Final[Mapping[Provider, ProviderSpec]] = {
         validate=_validate_coinetize,
         # Linked websites are known only to us: kept in the entry, none yet.
         initial_data={CONF_WEBSITES: {}},
+        # Websites linked elsewhere are followed through the options.
+        options_flow=CoinetizeOptionsFlow,
     ),
     Provider.COINSOFTWORKS: ProviderSpec(
         coordinator=CoinsoftworksCoordinator,

@@ -122,6 +122,7 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ..
             key="balance",
             translation_key="balance",
             state_class=SensorStateClass.TOTAL,
+            exposed_to_assist=True,
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             value_fn=lambda data: data.balance,
         ),
@@ -132,6 +133,16 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ..
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             value_fn=lambda balance: balance,
+        ),
+        # PLACEHOLDER until the income sensors land (translation key and unique id
+        # are theirs): what Assist's "how much did I mine today" reads.
+        JSEcoinSensor(
+            key="income_today",
+            translation_key="income_today",
+            state_class=SensorStateClass.TOTAL,
+            suggested_display_precision=JSE_DISPLAY_PRECISION,
+            exposed_to_assist=True,
+            value_fn=lambda data: data.income_today,
         ),
         JSEcoinSensor(
             key="block_id",
@@ -176,6 +187,7 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ..
         CoinsoftworksSensor(
             key="purchased_plan",
             translation_key="purchased_plan",
+            exposed_to_assist=True,
             value_fn=lambda data: data.user.purchased_plan,
         ),
         CoinsoftworksSensor(

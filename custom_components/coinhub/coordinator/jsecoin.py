@@ -13,6 +13,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.dt import start_of_local_day
 
 from ..api.jsecoin import (
     RATE_LIMIT_REQUESTS,
@@ -58,6 +59,10 @@ class JSEcoinData:
     lookups: dict[str, Decimal]
     block_id: int | None
     last_transaction: HistoryEntry | None
+    # PLACEHOLDER until the income sensors land: the mining entries the history lists
+    # since local midnight. The real income_today (balance change minus the history's
+    # net) replaces this; Assist and the LLM tools read the sensor, not this field.
+    income_today: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +185,15 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             for lookup in self.lookups
         }
         last_transaction = None if previous is None else previous.last_transaction
+        midnight = start_of_local_day()
+        # Any mining today moved the balance, which reads the history: unread, it is 0.
+        income_today = (
+            previous.income_today
+            if previous is not None
+            and self._history_read_at is not None
+            and self._history_read_at >= midnight
+            else Decimal(0)
+        )
         if (
             previous is None
             or balance != previous.balance
@@ -189,6 +203,14 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             self._history_read_at = now
             await self._async_announce(history)
             last_transaction = history.entries[-1] if history.entries else None
+            income_today = sum(
+                (
+                    entry.value
+                    for entry in history.entries
+                    if entry.command == "mining" and entry.timestamp >= midnight
+                ),
+                Decimal(0),
+            )
         block_id = None if previous is None else previous.block_id
         if _due(self._block_read_at, now, JSECOIN_BLOCK_INTERVAL):
             block_id = await self.client.current_block_id()
@@ -198,6 +220,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             lookups=lookups,
             block_id=block_id,
             last_transaction=last_transaction,
+            income_today=income_today,
         )
 
     async def async_process_history(self, history: History) -> None:
