@@ -45,6 +45,9 @@ from .entity import (
 # Read-only: the coordinator fetches for every entity at once.
 PARALLEL_UPDATES = 0
 
+# The "message" of a failed execution the provider gave no reason for.
+FAILED_WITHOUT_REASON: Final = "no_reason_given"
+
 # JSE amounts go down to 0.000001; four decimals show mining rewards without noise.
 JSE_DISPLAY_PRECISION: Final = 4
 
@@ -82,7 +85,12 @@ def _enabled_paths(website: WebsiteState) -> dict[str, Any]:
 
 
 def _enabled_actions(data: CoinsoftworksData) -> dict[str, Any]:
-    return {"actions": [a.action_name for a in data.actions if a.enabled]}
+    enabled = [action for action in data.actions if action.enabled]
+    return {
+        "actions": [action.action_name for action in enabled],
+        # Guarded: they run only through coinhub.execute_action, when the options allow.
+        "wallet_actions": [action.action_name for action in enabled if action.wallet],
+    }
 
 
 def _last_action_status(data: CoinsoftworksData) -> str | None:
@@ -95,10 +103,16 @@ def _last_action(data: CoinsoftworksData) -> dict[str, Any]:
     if execution is None:
         return {}
     names = {action.action_id: action.action_name for action in data.actions}
+    message = execution.message
+    if execution.status is ExecutionStatus.FAILED and message is None:
+        # CoinHub's own words: a key the state attribute's translations name.
+        message = FAILED_WITHOUT_REASON
     return {
         "action_id": execution.action_id,
         "action": names.get(execution.action_id or ""),
         "execution_id": execution.execution_id,
+        # Why a failed execution failed: the provider's words when it gave any.
+        "message": message,
     }
 
 
