@@ -29,6 +29,8 @@ from ..const import (
     EVENT_TRANSACTION,
     Provider,
 )
+from ..income import IncomeFigures, IncomeTracker
+from ..statistics import AccountStatistics
 from ..transfers import TransferGuard
 from .base import CoinHubConfigEntry, CoinHubCoordinator
 
@@ -58,6 +60,7 @@ class JSEcoinData:
     lookups: dict[str, Decimal]
     block_id: int | None
     last_transaction: HistoryEntry | None
+    income: IncomeFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,11 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self._history_read_at: datetime | None = None
         self._block_read_at: datetime | None = None
         self._transaction_listeners: list[Callable[[HistoryEntry], None]] = []
+        # Income and long-term statistics follow each new entry and the balance.
+        self.income = IncomeTracker(hass, entry.entry_id)
+        self.statistics = AccountStatistics(self)
+        self.async_add_transaction_listener(self.income.async_on_entry)
+        self.async_add_transaction_listener(self.statistics.async_on_entry)
         # Value-moving actions of this account: limits, ledger and one write at a time.
         self.transfers = TransferGuard(self)
 
@@ -169,6 +177,18 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         await super()._async_setup()
         if stored := await self._history_store.async_load():
             self._history_marker = HistoryMarker.from_dict(stored)
+        await self.income.async_load()
+        await self.statistics.async_load()
+
+    @override
+    async def async_config_entry_first_refresh(self) -> None:
+        """Refresh, then import the history into statistics if they have none yet.
+
+        After the first refresh, so the history's baseline is set: nothing can fall
+        between the import and the entries announced later.
+        """
+        await super().async_config_entry_first_refresh()
+        await self.statistics.async_start()
 
     @override
     async def _async_poll(self) -> JSEcoinData:
@@ -198,6 +218,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             lookups=lookups,
             block_id=block_id,
             last_transaction=last_transaction,
+            income=await self.income.async_observe(balance),
         )
 
     async def async_process_history(self, history: History) -> None:
