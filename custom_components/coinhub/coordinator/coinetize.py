@@ -16,7 +16,14 @@ from homeassistant.helpers.storage import Store
 from ..api.coinetize import CoinetizeClient, LinkMethod, TimestampRefusedError
 from ..api.exceptions import ProviderRefusedError
 from ..clients import coinetize_client
-from ..const import CONF_WEBSITES, DOMAIN, MANUFACTURERS, Provider
+from ..const import (
+    ATTR_CONFIG_ENTRY_ID,
+    CONF_WEBSITES,
+    DOMAIN,
+    EVENT_WEBSITE_VERIFIED,
+    MANUFACTURERS,
+    Provider,
+)
 from .base import CoinHubConfigEntry, CoinHubCoordinator
 
 # Coinetize: one request per proxy or redirect website; links change rarely.
@@ -127,12 +134,18 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
 
     @override
     async def _async_poll(self) -> CoinetizeData:
-        return CoinetizeData(
+        data = CoinetizeData(
             websites={
                 subdomain: await self._async_website_state(subdomain, info)
                 for subdomain, info in self.stored_websites.items()
             }
         )
+        if self.data is not None:
+            for subdomain, website in data.websites.items():
+                before = self.data.websites.get(subdomain)
+                if website.verified and before is not None and not before.verified:
+                    self._announce_verified(website)
+        return data
 
     async def _async_website_state(
         self, subdomain: str, info: Mapping[str, Any]
@@ -178,6 +191,8 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
         state = self.data.websites.get(subdomain) or WebsiteState.stored(
             subdomain, websites[subdomain]
         )
+        if not state.verified:
+            self._announce_verified(state)
         self.async_publish(
             CoinetizeData(
                 websites={
@@ -209,6 +224,21 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
             (DOMAIN, self.website_device_id(subdomain)), self.config_entry.entry_id
         ):
             registry.async_remove_device(device.id)
+
+    def _announce_verified(self, website: WebsiteState) -> None:
+        """Tell automations a website became verified: the ``verified`` trigger.
+
+        Fired only where the coordinator learns it (the verify action, or a poll
+        that finds a website verified that was not before), so never twice.
+        """
+        self.hass.bus.async_fire(
+            EVENT_WEBSITE_VERIFIED,
+            {
+                ATTR_CONFIG_ENTRY_ID: self.config_entry.entry_id,
+                "subdomain": website.subdomain,
+                "website": website.website,
+            },
+        )
 
     def _store_websites(self, websites: Mapping[str, Any]) -> None:
         # No update listener reloads the entry on data changes: this only saves.
