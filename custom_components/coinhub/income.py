@@ -43,8 +43,9 @@ EXPLAINING_COMMANDS: Final = frozenset(
 # "Last 7 days" is today and the six calendar days before it: whole local days, so
 # the figure changes when income arrives and at midnight, never in between.
 INCOME_WINDOW_DAYS: Final = 7
-# Entries seen before their balance are saved soon, not on every entry.
-SAVE_DELAY: Final = 1.0
+# Entries seen before their balance shows them (a lost transfer answer settled from
+# the history) are saved on the next turn of the loop: a reload must still know them.
+SAVE_DELAY: Final = 0.0
 
 
 @dataclass(frozen=True, slots=True)
