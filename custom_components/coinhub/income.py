@@ -43,9 +43,6 @@ EXPLAINING_COMMANDS: Final = frozenset(
 # "Last 7 days" is today and the six calendar days before it: whole local days, so
 # the figure changes when income arrives and at midnight, never in between.
 INCOME_WINDOW_DAYS: Final = 7
-# Entries seen before their balance shows them (a lost transfer answer settled from
-# the history) are saved on the next turn of the loop: a reload must still know them.
-SAVE_DELAY: Final = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +82,11 @@ class IncomeTracker:
         """Count a new history entry against the next balance change."""
         if entry.command in EXPLAINING_COMMANDS:
             self._explained += entry.value
-            self._store.async_delay_save(self._as_dict, SAVE_DELAY)
+            # Saved at once: an entry read outside a poll (a lost transfer answer
+            # settled from the history) must still explain the balance after a reload.
+            self.hass.async_create_task(
+                self._store.async_save(self._as_dict()), eager_start=True
+            )
 
     async def async_observe(self, balance: Decimal) -> IncomeFigures:
         """Settle a polled balance and return the income figures."""

@@ -215,3 +215,24 @@ async def test_a_drop_no_entry_explains_is_held_back(
     await mine(sandbox, "0.75")  # 0.5 of it makes up for the drop
     await poll(hass, interval)
     assert income(hass) == (Decimal("0.25"), Decimal("0.25"))
+
+
+async def test_entry_announced_before_its_balance_survives_a_reload(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """An entry read outside a poll (a transfer settled from the history) is kept.
+
+    The balance shows it only at the next poll, after a reload here: it must still
+    explain the change then, not count as income.
+    """
+    entry = await setup_entry(hass, jsecoin_entry(sandbox, ALICE))
+    await client(hass, sandbox, BOB).transfer(ALICE["email"], Decimal(2), "early")
+    coordinator = entry.runtime_data
+    await coordinator.async_process_history(await coordinator.client.history())
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert Decimal(hass.states.get("sensor.jsecoin_123_balance").state) == Decimal(
+        "252.5"
+    )
+    assert income(hass) == (0, 0)
