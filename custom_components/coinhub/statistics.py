@@ -122,13 +122,12 @@ class BalanceHour:
         self.last = balance
 
     def row(self) -> StatisticData:
-        """Return the hour's statistics row; its state is the balance it closed with."""
+        """Return the hour's statistics row."""
         return StatisticData(
             start=self.hour,
             mean=float(self.mean),
             min=float(self.low),
             max=float(self.high),
-            state=float(self.last),
         )
 
 
@@ -173,14 +172,17 @@ class AccountStatistics:
                 if row
                 else RunningSum(hour=hour_of(dt_util.utcnow()), total=Decimal(0))
             )
-        if (row := last[BALANCE]) and {"mean", "min", "max", "state"} <= row.keys():
+        if (row := last[BALANCE]) and {"mean", "min", "max"} <= row.keys():
+            mean = Decimal(str(row["mean"]))
+            # The recorder keeps no closing balance for a mean: the mean stands in
+            # for the hours without a poll while Home Assistant was stopped.
             self._balance = BalanceHour(
                 hour=dt_util.utc_from_timestamp(row["start"]),
                 low=Decimal(str(row["min"])),
                 high=Decimal(str(row["max"])),
-                mean=Decimal(str(row["mean"])),
+                mean=mean,
                 samples=1,
-                last=Decimal(str(row["state"])),
+                last=mean,
             )
         self._ready = True
 
@@ -331,7 +333,7 @@ class AccountStatistics:
             1,
             statistic,
             False,
-            {"sum", "mean", "min", "max", "state"},
+            {"sum", "mean", "min", "max"},
         )
         rows = found.get(statistic)
         if not rows:

@@ -236,3 +236,11 @@ async def test_entry_announced_before_its_balance_survives_a_reload(
         "252.5"
     )
     assert income(hass) == (0, 0)
+
+
+async def test_no_statistics_without_the_recorder(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Without the recorder nothing is read for statistics: one history read."""
+    await setup_entry(hass, jsecoin_entry(sandbox, ALICE))
+    assert sandbox.route_count("jsecoin", "history") == 1
