@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from itertools import pairwise
 from typing import Any
 from unittest.mock import patch
 
@@ -84,7 +85,7 @@ async def hourly(hass: HomeAssistant, statistic: str) -> list[dict[str, Any]]:
 def assert_every_hour_once(rows: list[dict[str, Any]]) -> None:
     """Rows are consecutive hours up to the current one, none missing or repeated."""
     starts = [row["start"] for row in rows]
-    assert all(b - a == 3600 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a == 3600 for a, b in pairwise(starts))
     now = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
     assert datetime.fromtimestamp(starts[-1], dt_util.UTC) == now
 
@@ -132,7 +133,7 @@ async def test_history_is_imported_then_kept_current(
     sums = [row["sum"] for row in received]
     assert sums == sorted(sums)
     # The balance is worked back from today's: 250.5 now, and before the month
-    # began the month's net (+30, −31.5, mining +0.755) had not happened yet.
+    # began the month's net (+60, -31.5, mining +0.755) had not happened yet.
     assert balance[-1]["max"] == pytest.approx(250.5)
     assert balance[0]["min"] == pytest.approx(250.5 - 2 * DAYS + DAYS + 1.5 - 0.755)
 
@@ -161,7 +162,7 @@ async def test_hours_while_stopped_are_filled(
     for statistic in (BALANCE, TRANSFERRED_IN, TRANSFERRED_OUT):
         rows = await hourly(hass, statistic)
         starts = [row["start"] for row in rows]
-        assert all(b - a == 3600 for a, b in zip(starts, starts[1:], strict=False))
+        assert all(b - a == 3600 for a, b in pairwise(starts))
         assert (
             starts[-1] == later.replace(minute=0, second=0, microsecond=0).timestamp()
         )
