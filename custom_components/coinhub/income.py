@@ -81,7 +81,7 @@ class IncomeTracker:
     def async_on_entry(self, entry: HistoryEntry) -> None:
         """Count a new history entry against the next balance change."""
         if entry.command in EXPLAINING_COMMANDS:
-            self._explained += entry.value
+            self._explained += balance_effect(entry)
             # Saved at once: an entry read outside a poll (a lost transfer answer
             # settled from the history) must still explain the balance after a reload.
             self.hass.async_create_task(
@@ -146,6 +146,20 @@ class IncomeTracker:
             date.fromisoformat(day): Decimal(value)
             for day, value in dict(stored.get("days", {})).items()
         }
+
+
+def balance_effect(entry: HistoryEntry) -> Decimal:
+    """Return how a history entry moved the balance.
+
+    A transfer's value is signed (the sender's entry is negative). Whether an export
+    is listed negative is not documented, so its sign is not trusted: an export
+    always takes value out, an import always brings it in.
+    """
+    if entry.command == COMMAND_EXPORT:
+        return -abs(entry.value)
+    if entry.command == COMMAND_IMPORT:
+        return abs(entry.value)
+    return entry.value
 
 
 def income_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:

@@ -45,6 +45,7 @@ from .api.exceptions import CoinHubError
 from .api.jsecoin import HistoryEntry
 from .api.jsecoin.models import COMMAND_TRANSFER
 from .const import DOMAIN, LOGGER
+from .income import balance_effect
 
 if TYPE_CHECKING:
     from .coordinator.jsecoin import JSEcoinCoordinator
@@ -282,7 +283,7 @@ class AccountStatistics:
         hour = hour_of(now)
         first = min([hour_of(entry.timestamp) for entry in entries[:1]] + [hour])
         # The balance before the first entry, worked out backwards from today's.
-        running = balance - sum((entry.value for entry in entries), Decimal(0))
+        running = balance - sum(map(balance_effect, entries), Decimal(0))
         by_hour: dict[datetime, list[HistoryEntry]] = {}
         for entry in entries:
             by_hour.setdefault(min(hour_of(entry.timestamp), hour), []).append(entry)
@@ -292,7 +293,7 @@ class AccountStatistics:
         for start in _hours(first, hour):
             points = [(start, running)]
             for entry in by_hour.get(start, ()):
-                running += entry.value
+                running += balance_effect(entry)
                 points.append((max(start, entry.timestamp), running))
                 if (key := sum_key(entry)) is not None:
                     totals[key] += abs(entry.value)
