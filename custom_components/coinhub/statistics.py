@@ -195,27 +195,34 @@ class AccountStatistics:
         """
         if not self.enabled:
             return
+        self.coordinator.config_entry.async_on_unload(
+            self.coordinator.async_add_listener(self.async_on_update)
+        )
+        await self._async_import_if_needed()
+        if self._ready:
+            self.async_on_update()
+
+    async def _async_import_if_needed(self) -> None:
+        """Import the whole history once; a failed read is tried again next poll."""
         if self._needs_import:
+            self._needs_import = False  # one read at a time
             try:
                 history = await self.coordinator.client.history()
             except CoinHubError as err:
+                self._needs_import = True
                 LOGGER.warning(
-                    "Could not read the history of %s to import its statistics: %s",
+                    "Could not read the history of %s to import its statistics "
+                    "(tried again at the next poll): %s",
                     self.coordinator.name,
                     type(err).__name__,
                 )
                 return
             self._import(history.entries, self.coordinator.data.balance)
             self._imported = frozenset(entry.id for entry in history.entries)
-            self._needs_import = False
         self._ready = True
         for entry in self._waiting:
             self.async_on_entry(entry)
         self._waiting.clear()
-        self.async_on_update()
-        self.coordinator.config_entry.async_on_unload(
-            self.coordinator.async_add_listener(self.async_on_update)
-        )
 
     @callback
     def async_on_entry(self, entry: HistoryEntry) -> None:
@@ -245,6 +252,14 @@ class AccountStatistics:
     @callback
     def async_on_update(self) -> None:
         """Record the polled balance in its hour and bring the sums up to this hour."""
+        if not self._ready:
+            if self._needs_import:
+                self.coordinator.config_entry.async_create_background_task(
+                    self.hass,
+                    self._async_import_if_needed(),
+                    name=f"{DOMAIN} statistics import {self.coordinator.name}",
+                )
+            return
         hour = hour_of(dt_util.utcnow())
         for key, running in self._sums.items():
             if hour > running.hour:

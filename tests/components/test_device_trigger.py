@@ -176,6 +176,12 @@ async def test_triggers_listed_per_device(
             {"trigger_data": {}},  # type: ignore[typeddict-item]
         )
     assert await device_trigger.async_get_triggers(hass, "not-a-device") == []
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    foreign = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("other", "jsecoin_123")}
+    )
+    assert await device_trigger.async_get_triggers(hass, foreign.id) == []
 
 
 async def test_jsecoin_triggers_fire_once(

@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.coinhub.api.exceptions import CannotConnectError
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.statistics import statistic_id
 from tests.components.conftest import setup_entry
@@ -196,3 +197,26 @@ async def test_restart_neither_imports_again_nor_loses(
         get_last_statistics, hass, 1, TRANSFERRED_OUT, False, {"sum"}
     )
     assert last[TRANSFERRED_OUT][0]["sum"] == DAYS + SEEDED_OUT
+
+
+async def test_import_tried_again_after_a_failed_read(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The import's history read failing leaves no rows; the next poll imports."""
+    real_history = JSEcoinClient.history
+    reads = 0
+
+    async def history(self: JSEcoinClient) -> Any:
+        nonlocal reads
+        reads += 1
+        if reads == 2:  # the import's read, right after the first poll's
+            raise CannotConnectError("down")
+        return await real_history(self)
+
+    with patch.object(JSEcoinClient, "history", history):
+        entry = await setup_entry(hass, jsecoin_entry(sandbox, ALICE))
+        assert await hourly(hass, TRANSFERRED_IN) == []
+        await poll(hass, entry.runtime_data.update_interval)
+    received = await hourly(hass, TRANSFERRED_IN)
+    assert received[-1]["sum"] == 2 * DAYS
+    assert_every_hour_once(received)
