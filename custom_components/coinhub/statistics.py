@@ -143,6 +143,7 @@ class AccountStatistics:
         self.ids = {key: statistic_id(account, key) for key in NAMES}
         self._sums: dict[str, RunningSum] = {}
         self._balance: BalanceHour | None = None
+        self._balance_unwritten = False
         self._needs_import = False
         self._ready = False
         # Entries announced before the statistics were ready, in order.
@@ -195,9 +196,9 @@ class AccountStatistics:
         """
         if not self.enabled:
             return
-        self.coordinator.config_entry.async_on_unload(
-            self.coordinator.async_add_listener(self.async_on_update)
-        )
+        entry = self.coordinator.config_entry
+        entry.async_on_unload(self.coordinator.async_add_listener(self.async_on_update))
+        entry.async_on_unload(self.async_flush)
         await self._async_import_if_needed()
         if self._ready:
             self.async_on_update()
@@ -275,6 +276,12 @@ class AccountStatistics:
         self._observe_balance(self.coordinator.data.balance, hour)
 
     def _observe_balance(self, balance: Decimal, hour: datetime) -> None:
+        """Count a polled balance in its hour's row.
+
+        The row is written when the balance moved or a new hour began; an unchanged
+        balance only updates the hour's mean, written with the next change or when
+        the entry unloads, so an idle account does not write on every poll.
+        """
         current = self._balance
         rows: list[StatisticData] = []
         if current is not None and current.hour < hour:
@@ -287,10 +294,21 @@ class AccountStatistics:
         if current is None:
             current = BalanceHour.constant(hour, balance)
         else:
+            moved = balance != current.last
             current.add(balance)
-        self._balance = current
+            if not moved:
+                self._balance, self._balance_unwritten = current, True
+                return
+        self._balance, self._balance_unwritten = current, False
         rows.append(current.row())
         self._add(BALANCE, rows)
+
+    @callback
+    def async_flush(self) -> None:
+        """Write the current hour's balance row if it changed since last written."""
+        if self._balance is not None and self._balance_unwritten:
+            self._balance_unwritten = False
+            self._add(BALANCE, [self._balance.row()])
 
     def _import(self, entries: tuple[HistoryEntry, ...], balance: Decimal) -> None:
         """Write every hour from the history's first entry to this one."""

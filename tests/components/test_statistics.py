@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
+from custom_components.coinhub import statistics as statistics_module
 from custom_components.coinhub.api.exceptions import CannotConnectError
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.statistics import statistic_id
@@ -220,3 +221,27 @@ async def test_import_tried_again_after_a_failed_read(
     received = await hourly(hass, TRANSFERRED_IN)
     assert received[-1]["sum"] == 2 * DAYS
     assert_every_hour_once(received)
+
+
+async def test_an_idle_account_does_not_write_every_poll(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """Unchanged polls write nothing; the hour's row is written when the entry unloads."""
+    entry = await setup_entry(hass, jsecoin_entry(sandbox, ALICE))
+    with (
+        patch(
+            "custom_components.coinhub.statistics.async_add_external_statistics",
+            wraps=statistics_module.async_add_external_statistics,
+        ) as add,
+        # Home Assistant's clock stands still: both polls fall in this same hour.
+        patch.object(
+            statistics_module.dt_util, "utcnow", return_value=dt_util.utcnow()
+        ),
+    ):
+        await poll(hass, entry.runtime_data.update_interval)
+        await poll(hass, entry.runtime_data.update_interval)
+        assert add.call_count == 0
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    assert [call.args[1]["statistic_id"] for call in add.call_args_list] == [BALANCE]
+    assert (await hourly(hass, BALANCE))[-1]["mean"] == pytest.approx(250.5)
