@@ -245,3 +245,25 @@ async def test_an_idle_account_does_not_write_every_poll(
         await hass.async_block_till_done()
     assert [call.args[1]["statistic_id"] for call in add.call_args_list] == [BALANCE]
     assert (await hourly(hass, BALANCE))[-1]["mean"] == pytest.approx(250.5)
+
+
+async def test_entry_added_before_statistics_is_imported_once(
+    hass: HomeAssistant, sandbox: Sandbox, hass_storage: dict[str, Any]
+) -> None:
+    """An entry whose history was announced before statistics existed gets them.
+
+    Its first poll announces the last two days as new; the import has them too, and
+    nothing is counted twice.
+    """
+    entry = jsecoin_entry(sandbox, ALICE)
+    two_days_ago = dt_util.utcnow() - timedelta(days=2, hours=2)
+    hass_storage[f"coinhub.{entry.entry_id}.history"] = {
+        "version": 1,
+        "key": f"coinhub.{entry.entry_id}.history",
+        "data": {"newest": two_days_ago.isoformat(), "recent_ids": []},
+    }
+    await setup_entry(hass, entry)
+    received = await hourly(hass, TRANSFERRED_IN)
+    assert received[-1]["sum"] == 2 * DAYS
+    assert (await hourly(hass, TRANSFERRED_OUT))[-1]["sum"] == DAYS + SEEDED_OUT
+    assert_every_hour_once(received)
