@@ -285,6 +285,8 @@ class AccountStatistics:
         current = self._balance
         rows: list[StatisticData] = []
         if current is not None and current.hour < hour:
+            if self._balance_unwritten:  # the closed hour's last samples
+                rows.append(current.row())
             # Hours without a poll (Home Assistant was stopped) kept the last balance.
             rows.extend(
                 BalanceHour.constant(gap, current.last).row()

@@ -34,7 +34,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.coinhub import statistics as statistics_module
 from custom_components.coinhub.api.exceptions import CannotConnectError
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
-from custom_components.coinhub.statistics import statistic_id
+from custom_components.coinhub.statistics import hour_of, statistic_id
 from tests.components.conftest import setup_entry
 from tests.components.sandbox_entries import (
     ALICE,
@@ -267,3 +267,35 @@ async def test_entry_added_before_statistics_is_imported_once(
     assert received[-1]["sum"] == 2 * DAYS
     assert (await hourly(hass, TRANSFERRED_OUT))[-1]["sum"] == DAYS + SEEDED_OUT
     assert_every_hour_once(received)
+
+
+async def test_an_idle_hour_is_written_when_the_next_begins(
+    hass: HomeAssistant, sandbox: Sandbox
+) -> None:
+    """The first poll of a new hour writes the closed hour's row and the new one."""
+    entry = await setup_entry(hass, jsecoin_entry(sandbox, ALICE))
+    now = dt_util.utcnow()
+    with (
+        patch(
+            "custom_components.coinhub.statistics.async_add_external_statistics",
+            wraps=statistics_module.async_add_external_statistics,
+        ) as add,
+        patch.object(statistics_module.dt_util, "utcnow", return_value=now),
+    ):
+        await poll(hass, entry.runtime_data.update_interval)
+        assert add.call_count == 0
+    next_hour = now + timedelta(hours=1)
+    with (
+        patch(
+            "custom_components.coinhub.statistics.async_add_external_statistics",
+            wraps=statistics_module.async_add_external_statistics,
+        ) as add,
+        patch.object(statistics_module.dt_util, "utcnow", return_value=next_hour),
+    ):
+        await poll(hass, entry.runtime_data.update_interval)
+    balance_rows = [
+        [row["start"] for row in call.args[2]]
+        for call in add.call_args_list
+        if call.args[1]["statistic_id"] == BALANCE
+    ]
+    assert balance_rows == [[hour_of(now), hour_of(next_hour)]]
