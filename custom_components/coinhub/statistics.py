@@ -374,8 +374,11 @@ class AccountStatistics:
         rows = found.get(statistic)
         if not rows:
             return None
-        row = rows[0]
-        return {name: value for name, value in row.items() if value is not None}  # type: ignore[misc]
+        return {
+            name: float(value)
+            for name, value in rows[0].items()
+            if isinstance(value, int | float)
+        }
 
 
 def _hour_of_points(
