@@ -124,7 +124,7 @@ async def test_installed_on_setup_without_overwriting(
 ) -> None:
     """Setup places every blueprint; a user's edited copy is left as it is."""
     target = blueprint_dir(hass)
-    target.mkdir(parents=True)
+    target.mkdir(parents=True, exist_ok=True)
     edited = target / "balance_below.yaml"
     edited.write_text("# my own version\n")
 
