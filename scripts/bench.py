@@ -1,184 +1,1158 @@
-"""Measure the provider clients against the sandbox on loopback and print the numbers.
+"""Measure CoinHub in a real Home Assistant against the sandbox, next to the floor.
 
-Run with ``.venv/bin/python scripts/bench.py``. Nothing here asserts a speed: the
-numbers are printed so a change can be compared with the one before it.
+Run with ``scripts/bench`` (``--quick`` for the small sizes CI uses, ``--json PATH`` for
+where the figures go). A ``HomeAssistant`` instance with a temporary config directory
+(no test plugin, no asyncio debug, no coverage) and the sandbox on 127.0.0.1 with every
+rate limit lifted, so CPU is measured, not waiting, run in this process; the sandbox on
+a thread of its own, whose CPU is left out. The event-loop stall and the memory are
+measured against a copy of the sandbox in a child process.
+
+The floor of a refresh is the same HTTP requests, recorded as the sandbox received them
+and sent again at once with a bare ``aiohttp.ClientSession`` and ``json.loads``. Each
+refresh is paired with its floor in the same run; ratios are taken pair by pair and the
+medians are printed. Nothing here asserts a speed.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+import gc
 import json
-import math
+import os
 from pathlib import Path
+import platform
 import random
+import socket
 import statistics
 import sys
+import tempfile
+import threading
 import time
+import tracemalloc
+from types import MappingProxyType
 from typing import Any
+from unittest.mock import patch
 
-import aiohttp
-from aiohttp.test_utils import TestServer
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Home Assistant first: from 2026.11 its package must be imported before httpx.
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from aiohttp.resolver import ThreadedResolver  # noqa: E402
+from aiohttp.test_utils import TestServer  # noqa: E402
+from homeassistant import bootstrap, loader  # noqa: E402
+from homeassistant.config_entries import ConfigEntries, ConfigEntry  # noqa: E402
+from homeassistant.const import (  # noqa: E402
+    CONF_API_KEY,
+    CONF_USERNAME,
+    __version__ as ha_version,
+)
+from homeassistant.core import CoreState, HomeAssistant  # noqa: E402
+from homeassistant.helpers import (  # noqa: E402
+    aiohttp_client,
+    entity_registry as er,
+)
+from homeassistant.helpers.update_coordinator import (  # noqa: E402
+    DataUpdateCoordinator,
+)
+from homeassistant.util import dt as dt_util  # noqa: E402
+from yarl import URL  # noqa: E402
 
-from custom_components.coinhub.api.coinetize import CoinetizeClient, sign
-from custom_components.coinhub.api.coinsoftworks import CoinsoftworksClient, TokenCache
-from custom_components.coinhub.api.jsecoin import History, JSEcoinClient, RequestBudget
-from sandbox import SandboxContext, create_app
+from sandbox import SandboxContext, create_app  # noqa: E402
+from sandbox.context import SEEDS_DIR  # noqa: E402
 
-SEEDS = Path(__file__).resolve().parent.parent / "sandbox" / "seeds"
-UNLIMITED = {"requests": 1_000_000, "window": 60}
-
-
-def _seed() -> dict[str, Any]:
-    """The default seeds with rate limits lifted, so the benchmark measures the code."""
-    seed = {
-        name: json.loads((SEEDS / f"{name}.json").read_text())
-        for name in ("jsecoin", "coinetize", "coinsoftworks")
-    }
-    for section in seed.values():
-        section["rate_limit"] = dict(UNLIMITED)
-    return seed
-
-
-def _report(name: str, samples: list[float]) -> None:
-    samples_ms = sorted(s * 1000 for s in samples)
-    p95 = samples_ms[math.ceil(len(samples_ms) * 0.95) - 1]  # nearest rank
-    print(
-        f"{name:<46} n={len(samples_ms):>5}  mean={statistics.fmean(samples_ms):7.3f} ms"
-        f"  p50={statistics.median(samples_ms):7.3f} ms  p95={p95:7.3f} ms"
-    )
-
-
-async def _timed(call: Callable[[], Awaitable[object]], repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
-def _synthetic_history(entries: int) -> dict[str, Any]:
-    rng = random.Random(7)
-    history = {}
-    for number in range(entries):
-        history[f"-Kw{number:08d}"] = {
-            "command": rng.choice(["mining", "transfer", "import", "export"]),
-            "ts": 1_700_000_000_000 + number * 1000,
-            "user1": 123,
-            "value": round(rng.uniform(-5, 5), 8) or 0.001,
-            "reference": "bench",
-            "user1email": "alice@example.com",
-            "user2email": "bob@example.com",
-        }
-    return {"success": 1, "history": history}
+DOMAIN = "coinhub"
+PREFIXES = {
+    "jsecoin": "/jsecoin/server/api",
+    "coinetize": "/coinetize",
+    "coinsoftworks": "/coinsoftworks/_functions",
+}
+# Each provider's documented limit, as requests per 15 minutes per key.
+LIMITS_PER_15_MIN = {"jsecoin": 500, "coinetize": 120 * 15, "coinsoftworks": 60 * 15}
+JSECOIN_POLLING_SHARE = 1 / 3  # what the integration aims to keep polling within
+UNLIMITED = {"requests": 1_000_000_000, "window": 60}
+HEARTBEAT_SECONDS = 0.005
+SANDBOX_THREAD = "coinhub-bench-sandbox"
+STALL_REPEATS = 3
+WINDOW_SECONDS = 900.0
 
 
-async def main() -> None:
-    """Start the sandbox, run every measurement, print one line each."""
-    seed = _seed()
-    context = SandboxContext(seed=seed, rng=random.Random(1))
-    server = TestServer(create_app(context), host="127.0.0.1")
-    await server.start_server(access_log=None)
-    base = server.make_url("/")
-    alice = seed["jsecoin"]["accounts"][0]
-    bob = seed["jsecoin"]["accounts"][1]
-    webmaster = seed["coinetize"]["users"][0]
-    john = seed["coinsoftworks"]["accounts"][0]
-    block_seconds = float(seed["jsecoin"]["block_seconds"])
-    print(
-        f"CoinHub benchmark on {sys.platform}, Python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}"
-    )
-    try:
-        async with aiohttp.ClientSession() as session:
-            jse = JSEcoinClient(
-                session,
-                alice["api_key"],
-                base_url=str(base.with_path("/jsecoin/server/api")),
-                budget=RequestBudget(1_000_000, 60),
-            )
-            await jse.balance()  # warm the connection pool
-            _report("jsecoin balance (sequential)", await _timed(jse.balance, 300))
-            _report("jsecoin history (sequential)", await _timed(jse.history, 100))
-            _report(
-                "jsecoin current block id (sequential)",
-                await _timed(jse.current_block_id, 300),
-            )
+# Adapters: the only lines that reach into the integration. When its structure changes
+# (where the coordinator lives, who owns the request budget, which clock it reads),
+# these are what to update; everything else goes through Home Assistant.
 
-            start = time.perf_counter()
-            await asyncio.gather(*(jse.balance() for _ in range(500)))
-            elapsed = time.perf_counter() - start
-            print(
-                f"{'jsecoin balance, 500 concurrent':<46} total={elapsed * 1000:8.1f} ms  {500 / elapsed:8.0f} req/s"
-            )
 
-            transfers = []
-            for _ in range(30):
-                context.clock.advance(
-                    block_seconds
-                )  # the previous write's lock has passed
-                start = time.perf_counter()
-                await jse.transfer(bob["email"], Decimal("0.001"), "bench")
-                transfers.append(time.perf_counter() - start)
-            _report("jsecoin transfer (one per block)", transfers)
+def coordinator_of(entry: ConfigEntry) -> DataUpdateCoordinator[Any]:
+    """Return the coordinator polling ``entry``'s account."""
+    coordinator: DataUpdateCoordinator[Any] = entry.runtime_data
+    return coordinator
 
-            raw = json.dumps(_synthetic_history(10_000))
-            parse = []
-            for _ in range(5):
-                start = time.perf_counter()
-                # As the client reads it: amounts as Decimal, then the models.
-                History.from_api(json.loads(raw, parse_float=Decimal))
-                parse.append(time.perf_counter() - start)
-            _report("jsecoin decode+parse history, 10,000 entries", parse)
 
-            coinetize = CoinetizeClient(
-                session,
-                webmaster["username"],
-                webmaster["auth_token"],
-                base_url=str(base.with_path("/coinetize")),
-            )
-            _report(
-                "coinetize signed list_paths (sequential)",
-                await _timed(lambda: coinetize.list_paths("site-0b5e11"), 200),
-            )
-            start = time.perf_counter()
-            for number in range(100_000):
-                sign(
-                    webmaster["auth_token"],
-                    webmaster["username"],
-                    "/list_paths",
-                    number,
+def lift_request_budget(entry: ConfigEntry) -> None:
+    """Let the entry's client send without its own rate limit (CPU, not waiting).
+
+    Only JSEcoin clients keep a budget of their own; the others rely on the provider's.
+    """
+    if entry.data["provider"] == "jsecoin":
+        coordinator_of(entry).client.budget.requests = UNLIMITED["requests"]
+
+
+@contextmanager
+def integration_clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Make ``now`` the wall clock the coordinators read for their slower cadences."""
+    with patch.object(dt_util, "utcnow", now):
+        yield
+
+
+# The sandbox
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """A request as the sandbox received it, enough to send it again."""
+
+    provider: str
+    method: str
+    path_qs: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+_SKIPPED_HEADERS = {"host", "content-length", "connection", "accept-encoding"}
+
+
+class Sandbox:
+    """The sandbox on loopback, recording every provider request for the floor.
+
+    It runs in this process on a thread and event loop of its own, so its CPU time can
+    be left out of what a refresh costs (:func:`cpu_time`).
+    """
+
+    def __init__(self, seed: dict[str, Any]) -> None:
+        """Build the sandbox from ``seed``; :meth:`start` serves it."""
+        self.context = SandboxContext(seed=seed, rng=random.Random(1))
+        self.recorded: list[RecordedRequest] = []
+        self._app = create_app(self.context)
+        self._app.middlewares.append(self._record)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=SANDBOX_THREAD, daemon=True
+        )
+        self._server: TestServer | None = None
+        self.url = URL()
+
+    async def _in_sandbox[T](self, coroutine: Awaitable[T]) -> T:
+        return await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        )
+
+    async def start(self) -> None:
+        """Serve on a free loopback port."""
+        self._thread.start()
+
+        async def serve() -> TestServer:
+            server = TestServer(self._app, host="127.0.0.1")
+            await server.start_server(access_log=None)
+            return server
+
+        self._server = await self._in_sandbox(serve())
+        self.url = self._server.make_url("/")
+
+    async def close(self) -> None:
+        """Stop serving and end the thread."""
+        if self._server is not None:
+            await self._in_sandbox(self._server.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def base_url(self, provider: str) -> str:
+        """Return the base URL of ``provider``."""
+        return str(self.url.with_path(PREFIXES[provider]))
+
+    def count(self, provider: str) -> int:
+        """Count the requests ``provider`` received so far (the sandbox's own count)."""
+        return sum(
+            n for (name, _m, _r), n in self.context.requests.items() if name == provider
+        )
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        provider = next(
+            (
+                name
+                for name, prefix in PREFIXES.items()
+                if request.path.startswith(prefix)
+            ),
+            None,
+        )
+        if provider is not None:
+            self.recorded.append(
+                RecordedRequest(
+                    provider=provider,
+                    method=request.method,
+                    path_qs=request.raw_path,
+                    headers=tuple(
+                        (k, v)
+                        for k, v in request.headers.items()
+                        if k.lower() not in _SKIPPED_HEADERS
+                    ),
+                    body=await request.read(),
                 )
-            print(
-                f"{'coinetize HMAC signatures':<46} {100_000 / (time.perf_counter() - start):12.0f} per second"
             )
+        response: web.StreamResponse = await handler(request)
+        return response
 
-            cache = TokenCache()
-            coinsoftworks = CoinsoftworksClient(
-                session,
-                john["api_key"],
-                john["access_token"],
-                base_url=str(base.with_path("/coinsoftworks/_functions")),
-                token_cache=cache,
+    async def mine(self, session: aiohttp.ClientSession, account: str) -> None:
+        """Credit ``account`` a mining reward: its balance moves, its history grows."""
+        await mine(session, self.url, account)
+
+
+class ChildSandbox:
+    """The same sandbox in a child process, for the event-loop stall and the memory.
+
+    In this process the sandbox would serialise a long history on the same loop and
+    in the same heap as the integration; in its own process it cannot add to either.
+    """
+
+    def __init__(self, seed: dict[str, Any], seed_file: Path) -> None:
+        """Keep the seed; :meth:`start` starts the process."""
+        self._seed, self._seed_file = seed, seed_file
+        self._process: asyncio.subprocess.Process | None = None
+        self.url = URL()
+
+    async def start(self) -> None:
+        """Start ``python -m sandbox`` on a free loopback port and wait until it answers."""
+        self._seed_file.write_text(json.dumps(self._seed))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self._process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "sandbox", "--host", "127.0.0.1"),
+            *("--port", str(port), "--seed-file", str(self._seed_file)),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self.url = URL(f"http://127.0.0.1:{port}/")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+        raise RuntimeError("the sandbox process did not start")
+
+    async def close(self) -> None:
+        """Stop the process."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+
+    def base_url(self, provider: str) -> str:
+        """Return the base URL of ``provider``."""
+        return str(self.url.with_path(PREFIXES[provider]))
+
+
+async def mine(session: aiohttp.ClientSession, sandbox_url: URL, account: str) -> None:
+    """Credit ``account`` a mining reward: its balance moves, its history grows."""
+    url = sandbox_url.with_path(f"/_admin/jsecoin/accounts/{account}/mine")
+    async with session.post(url, json={"value": 0.001}) as response:
+        response.raise_for_status()
+
+
+def jsecoin_account(
+    name: str, uid: int, *, lookups: int = 0, history: int = 3
+) -> dict[str, Any]:
+    """Return the seed of a JSEcoin account with ``lookups`` and ``history`` entries.
+
+    The history is a mining account's: mining rewards a minute apart, every tenth
+    entry a transfer to the peer account (those carry keys, a signature and e-mails).
+    """
+    entries: list[dict[str, Any]] = []
+    for number in range(history):
+        seconds_ago = (history - number) * 60
+        if number % 10 == 9:
+            entries.append(
+                {
+                    "command": "transfer",
+                    "to": "peer",
+                    "value": "0.5",
+                    "reference": f"payout {number}",
+                    "seconds_ago": seconds_ago,
+                }
             )
-            _report(
-                "coinsoftworks user, cached bearer (sequential)",
-                await _timed(coinsoftworks.user, 300),
+        else:
+            entries.append(
+                {"command": "mining", "value": "0.00125", "seconds_ago": seconds_ago}
             )
-            auth_routes = sum(
-                count
-                for (provider, _m, route), count in context.requests.items()
-                if provider == "coinsoftworks" and "authentication" in route
+    return {
+        "name": name,
+        "uid": uid,
+        "email": f"{name}@example.com",
+        "api_key": f"bench-jse-{name}-{uid:012d}",
+        "access_level": 2,
+        "balance": "1000",
+        "lookups": {f"site{n}.example.com": "1.5" for n in range(lookups)},
+        "history": entries,
+    }
+
+
+def sandbox_seed(sizes: Sizes) -> dict[str, Any]:
+    """Return the seeds: the default providers plus the benchmark's JSEcoin accounts."""
+    seeds = {
+        name: json.loads((SEEDS_DIR / f"{name}.json").read_text()) for name in PREFIXES
+    }
+    accounts = [jsecoin_account("peer", 1, history=0), jsecoin_account("plain", 2)]
+    accounts += [
+        jsecoin_account(f"lookups{n}", 100 + n, lookups=n) for n in sizes.lookups
+    ]
+    accounts += [
+        jsecoin_account(f"fleet{n}", 1000 + n) for n in range(max(sizes.entries))
+    ]
+    accounts += [
+        jsecoin_account(f"history{n}", 5000 + n, history=n) for n in sizes.histories
+    ]
+    seeds["jsecoin"]["accounts"] = accounts
+    for section in seeds.values():
+        section["rate_limit"] = dict(UNLIMITED)
+    return seeds
+
+
+# Home Assistant
+
+
+class LoopbackResolver(ThreadedResolver):
+    """aiohttp's plain resolver, closed with Home Assistant like its own."""
+
+    async def real_close(self) -> None:
+        """Close the resolver when Home Assistant closes."""
+        await self.close()
+
+
+async def start_home_assistant(config_dir: Path) -> HomeAssistant:
+    """Start a bare Home Assistant: registries and config entries, no integrations."""
+    hass = HomeAssistant(str(config_dir))
+    hass.config.skip_pip = True
+    await hass.config.async_set_time_zone("UTC")
+    loader.async_setup(hass)
+    hass.config_entries = ConfigEntries(hass, {})
+    # No mDNS here: the sandbox is an IP address, and zeroconf would need the network
+    # integration. Home Assistant's shared session takes this resolver instead.
+    hass.data[aiohttp_client.DATA_RESOLVER] = LoopbackResolver()
+    await loader.async_get_custom_components(hass)
+    if not await bootstrap.async_load_base_functionality(hass):
+        raise RuntimeError("Home Assistant did not start")
+    hass.set_state(CoreState.running)
+    return hass
+
+
+def config_entry(
+    provider: str, title: str, data: dict[str, Any], **options: Any
+) -> ConfigEntry:
+    """Return a config entry as the config flow makes it; polling is left to the benchmark."""
+    return ConfigEntry(
+        data={"provider": provider, **data},
+        discovery_keys=MappingProxyType({}),
+        domain=DOMAIN,
+        minor_version=1,
+        options=options,
+        pref_disable_polling=True,  # the benchmark decides when a refresh happens
+        source="user",
+        subentries_data=None,
+        title=title,
+        unique_id=f"bench_{provider}_{title}",
+        version=1,
+    )
+
+
+def jsecoin_entry(
+    sandbox: Sandbox | ChildSandbox, account: dict[str, Any]
+) -> ConfigEntry:
+    """Return the entry of a benchmark JSEcoin account, watching all its lookups."""
+    return config_entry(
+        "jsecoin",
+        account["name"],
+        {CONF_API_KEY: account["api_key"], "base_url": sandbox.base_url("jsecoin")},
+        lookups=list(account["lookups"]),
+    )
+
+
+def coinetize_entry(sandbox: Sandbox) -> ConfigEntry:
+    """Return the entry of the default seed's webmaster with its verified website."""
+    seed = sandbox.context.provider_seed("coinetize")
+    user, site = seed["users"][0], seed["websites"][0]
+    return config_entry(
+        "coinetize",
+        user["username"],
+        {
+            CONF_USERNAME: user["username"],
+            "auth_token": user["auth_token"],
+            "base_url": sandbox.base_url("coinetize"),
+            "websites": {
+                site["subdomain"]: {
+                    "website": site["website"],
+                    "link_method": site["link_method"],
+                    "verified": True,
+                }
+            },
+        },
+    )
+
+
+def coinsoftworks_entry(sandbox: Sandbox) -> ConfigEntry:
+    """Return the entry of the default seed's first coinsoftworks account."""
+    account = sandbox.context.provider_seed("coinsoftworks")["accounts"][0]
+    return config_entry(
+        "coinsoftworks",
+        account["username"],
+        {
+            CONF_API_KEY: account["api_key"],
+            "access_token": account["access_token"],
+            "base_url": sandbox.base_url("coinsoftworks"),
+        },
+    )
+
+
+def entity_ids(hass: HomeAssistant, entry: ConfigEntry) -> list[str]:
+    """Return the entry's enabled entities."""
+    return [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if not e.disabled
+    ]
+
+
+# Measuring
+
+
+@dataclass(slots=True)
+class Sample:
+    """One measured call: process CPU and wall time, seconds."""
+
+    cpu: float
+    wall: float
+
+
+def thread_cpu_times() -> dict[int, float]:
+    """Return the CPU time of every thread of this process but the sandbox's."""
+    times: dict[int, float] = {}
+    for thread in threading.enumerate():
+        if thread.name == SANDBOX_THREAD or thread.ident is None:
+            continue
+        try:
+            times[thread.ident] = time.clock_gettime(
+                time.pthread_getcpuclockid(thread.ident)
             )
-            print(
-                f"{'coinsoftworks authentications for 300 calls':<46} {auth_routes:>12}"
-            )
+        except OSError:  # it ended meanwhile
+            continue
+    return times
+
+
+async def measure(call: Callable[[], Awaitable[object]]) -> Sample:
+    """Run ``call`` once; return its CPU time (every thread but the sandbox's) and wall."""
+    gc.collect()
+    before, wall = thread_cpu_times(), time.perf_counter()
+    await call()
+    wall = time.perf_counter() - wall
+    after = thread_cpu_times()
+    cpu = sum(spent - before.get(ident, 0.0) for ident, spent in after.items())
+    return Sample(cpu, wall)
+
+
+async def worst_stall(call: Callable[[], Awaitable[object]]) -> float:
+    """Run ``call`` next to a heartbeat; return the worst lateness of a beat, seconds."""
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    running = True
+
+    async def beat() -> None:
+        nonlocal worst
+        while running:
+            start = loop.time()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            worst = max(worst, loop.time() - start - HEARTBEAT_SECONDS)
+
+    gc.collect()
+    task = asyncio.create_task(beat())
+    await asyncio.sleep(0)
+    await call()
+    await asyncio.sleep(HEARTBEAT_SECONDS * 2)  # let the last beat report
+    running = False
+    await task
+    return worst
+
+
+async def peak_memory(call: Callable[[], Awaitable[object]]) -> int:
+    """Run ``call`` under tracemalloc; return its peak above what was held before, bytes."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        await call()
+        return tracemalloc.get_traced_memory()[1] - before
     finally:
-        await server.close()
+        tracemalloc.stop()
+
+
+async def replay(
+    session: aiohttp.ClientSession, base: URL, requests: list[RecordedRequest]
+) -> None:
+    """The floor: send ``requests`` again, all at once, and decode each answer."""
+
+    async def send(request: RecordedRequest) -> None:
+        url = base.join(URL(request.path_qs, encoded=True))
+        async with session.request(
+            request.method,
+            url,
+            headers=dict(request.headers),
+            data=request.body or None,
+        ) as response:
+            json.loads(await response.read())
+
+    await asyncio.gather(*(send(r) for r in requests))
+
+
+@dataclass(slots=True)
+class Case:
+    """A refresh measured against its floor."""
+
+    group: str
+    name: str
+    requests: dict[str, float]  # per provider, median per refresh
+    cpu_ms: float
+    floor_cpu_ms: float
+    cpu_ratio: float
+    wall_ms: float
+    floor_wall_ms: float
+    wall_ratio: float
+
+
+@dataclass
+class Bench:
+    """The running instruments: Home Assistant, the sandbox and the floor's session."""
+
+    hass: HomeAssistant
+    sandbox: Sandbox
+    session: aiohttp.ClientSession
+    repeats: int
+    cases: list[Case] = field(default_factory=list)
+    stalls: list[Isolated] = field(default_factory=list)
+    last_sent: list[RecordedRequest] = field(default_factory=list)
+
+    async def add(self, entry: ConfigEntry) -> ConfigEntry:
+        """Set the entry up and lift its client's own rate limit."""
+        await self.hass.config_entries.async_add(entry)
+        if entry.state.value != "loaded":
+            raise RuntimeError(f"{entry.title} did not load: {entry.state}")
+        lift_request_budget(entry)
+        return entry
+
+    async def remove(self, *entries: ConfigEntry) -> None:
+        """Remove entries and everything they stored."""
+        for entry in entries:
+            await self.hass.config_entries.async_remove(entry.entry_id)
+
+    async def case(
+        self,
+        group: str,
+        name: str,
+        entries: list[ConfigEntry],
+        *,
+        prepare: Callable[[], Awaitable[object]] | None = None,
+    ) -> Case:
+        """Measure one poll round of ``entries`` (concurrently) against its floor."""
+        coordinators = [coordinator_of(entry) for entry in entries]
+
+        async def refresh() -> None:
+            await asyncio.gather(*(c.async_refresh() for c in coordinators))
+            for coordinator in coordinators:
+                if not coordinator.last_update_success:
+                    raise RuntimeError(f"{name}: a refresh failed")
+
+        async def round_and_floor() -> tuple[Sample, Sample, list[RecordedRequest]]:
+            if prepare is not None:
+                await prepare()
+            start = len(self.sandbox.recorded)
+            sample = await measure(refresh)
+            sent = self.sandbox.recorded[start:]
+            floor = await measure(lambda: replay(self.session, self.sandbox.url, sent))
+            return sample, floor, sent
+
+        pairs = [await round_and_floor() for _ in range(self.repeats)]
+        asked = {r.provider for _s, _f, sent in pairs for r in sent}
+        per_pair = [Counter(r.provider for r in sent) for _s, _f, sent in pairs]
+        counts = {p: [c[p] for c in per_pair] for p in asked}
+        result = Case(
+            group=group,
+            name=name,
+            requests={
+                p: statistics.median(n) / len(entries) for p, n in counts.items()
+            },
+            cpu_ms=_ms(statistics.median(s.cpu for s, _f, _r in pairs)),
+            floor_cpu_ms=_ms(statistics.median(f.cpu for _s, f, _r in pairs)),
+            cpu_ratio=statistics.median(s.cpu / max(f.cpu, 1e-9) for s, f, _r in pairs),
+            wall_ms=_ms(statistics.median(s.wall for s, _f, _r in pairs)),
+            floor_wall_ms=_ms(statistics.median(f.wall for _s, f, _r in pairs)),
+            wall_ratio=statistics.median(
+                s.wall / max(f.wall, 1e-9) for s, f, _r in pairs
+            ),
+        )
+        self.last_sent = pairs[-1][2]
+        self.cases.append(result)
+        print(f"  measured {group}: {name}", file=sys.stderr, flush=True)
+        return result
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+# The scenarios
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big each scale curve goes, and how long the simulated day is."""
+
+    lookups: tuple[int, ...]
+    entries: tuple[int, ...]
+    histories: tuple[int, ...]
+    day_lookups: tuple[int, ...]
+    day_hours: float
+    repeats: int
+    setup_repeats: int
+
+
+FULL = Sizes(
+    lookups=(1, 10, 100),
+    entries=(1, 10, 50),
+    histories=(100, 10_000, 100_000),
+    day_lookups=(0, 10, 100),
+    day_hours=24,
+    repeats=5,
+    setup_repeats=3,
+)
+QUICK = Sizes(
+    lookups=(1, 10),
+    entries=(1, 5),
+    histories=(100, 2_000),
+    day_lookups=(0, 10),
+    day_hours=2,
+    repeats=1,
+    setup_repeats=1,
+)
+
+
+def account(bench: Bench, name: str) -> dict[str, Any]:
+    """Return a benchmark JSEcoin account's seed by name."""
+    seed = bench.sandbox.context.provider_seed("jsecoin")
+    return next(a for a in seed["accounts"] if a["name"] == name)
+
+
+async def providers(bench: Bench) -> None:
+    """Each provider's refresh, nothing changed, and JSEcoin with one new entry."""
+    jse = await bench.add(jsecoin_entry(bench.sandbox, account(bench, "plain")))
+    coinetize = await bench.add(coinetize_entry(bench.sandbox))
+    coinsoftworks = await bench.add(coinsoftworks_entry(bench.sandbox))
+    await bench.case("provider", "jsecoin, nothing changed", [jse])
+    await bench.case(
+        "provider",
+        "jsecoin, one new history entry",
+        [jse],
+        prepare=lambda: bench.sandbox.mine(bench.session, "plain"),
+    )
+    await bench.case("provider", "coinetize, nothing changed (1 website)", [coinetize])
+    await bench.case("provider", "coinsoftworks, nothing changed", [coinsoftworks])
+    await bench.remove(jse, coinetize, coinsoftworks)
+
+
+async def lookups(bench: Bench, sizes: Sizes) -> None:
+    """A JSEcoin refresh with 1, 10, 100 lookups; the floor asks them concurrently."""
+    for count in sizes.lookups:
+        entry = await bench.add(
+            jsecoin_entry(bench.sandbox, account(bench, f"lookups{count}"))
+        )
+        await bench.case("lookups", f"{count} lookups, nothing changed", [entry])
+        await bench.remove(entry)
+
+
+async def entries(bench: Bench, sizes: Sizes) -> None:
+    """One poll round of 1, 10, 50 JSEcoin entries, all due together."""
+    fleet = [
+        await bench.add(jsecoin_entry(bench.sandbox, account(bench, f"fleet{n}")))
+        for n in range(max(sizes.entries))
+    ]
+    for count in sizes.entries:
+        await bench.case(
+            "entries", f"{count} JSEcoin entries, one round", fleet[:count]
+        )
+    await bench.remove(*fleet)
+
+
+async def histories(bench: Bench, sizes: Sizes, child: ChildSandbox) -> None:
+    """JSEcoin refreshes at each history size: nothing changed, and one new entry."""
+    for count in sizes.histories:
+        name = f"history{count}"
+        entry = await bench.add(jsecoin_entry(bench.sandbox, account(bench, name)))
+        await bench.case("history", f"{count:,} entries, nothing changed", [entry])
+        unchanged = bench.last_sent
+        await bench.case(
+            "history",
+            f"{count:,} entries, one new entry",
+            [entry],
+            prepare=lambda name=name: bench.sandbox.mine(bench.session, name),
+        )
+        changed = bench.last_sent
+        await bench.remove(entry)
+        await isolated(
+            bench, child, name=name, count=count, unchanged=unchanged, changed=changed
+        )
+
+
+@dataclass(slots=True)
+class Isolated:
+    """Stall and memory of refreshes against the sandbox in a child process."""
+
+    name: str
+    stalls_ms: list[float]  # the worst stall of each refresh
+    floor_stalls_ms: list[float]
+    peak_mib: float | None = None
+    floor_peak_mib: float | None = None
+
+    @property
+    def stall_ms(self) -> float:
+        """The median over the refreshes of each one's worst stall."""
+        return statistics.median(self.stalls_ms)
+
+    @property
+    def floor_stall_ms(self) -> float:
+        """The same for the floor."""
+        return statistics.median(self.floor_stalls_ms)
+
+
+async def isolated(
+    bench: Bench,
+    child: ChildSandbox,
+    *,
+    name: str,
+    count: int,
+    unchanged: list[RecordedRequest],
+    changed: list[RecordedRequest],
+) -> None:
+    """Measure the worst stall and the peak memory of this process only.
+
+    The floor sends the requests the same refresh sent to the in-process sandbox.
+    """
+    entry = await bench.add(jsecoin_entry(child, account(bench, name)))
+    coordinator = coordinator_of(entry)
+
+    async def refresh() -> None:
+        await coordinator.async_refresh()
+        if not coordinator.last_update_success:
+            raise RuntimeError(f"{name}: a refresh failed")
+
+    async def floor(sent: list[RecordedRequest]) -> None:
+        await replay(bench.session, child.url, sent)
+
+    async def stalls(
+        sent: list[RecordedRequest], *, new_entry: bool
+    ) -> tuple[list[float], list[float]]:
+        """Worst stall of each of a few refreshes, and of each one's floor."""
+        refreshes, floors = [], []
+        for _ in range(min(bench.repeats, STALL_REPEATS)):
+            if new_entry:
+                await mine(bench.session, child.url, name)
+            refreshes.append(_ms(await worst_stall(refresh)))
+            floors.append(_ms(await worst_stall(lambda: floor(sent))))
+        return refreshes, floors
+
+    refreshes, floors = await stalls(unchanged, new_entry=False)
+    bench.stalls.append(
+        Isolated(f"{count:,} entries, nothing changed", refreshes, floors)
+    )
+    refreshes, floors = await stalls(changed, new_entry=True)
+    result = Isolated(f"{count:,} entries, one new entry", refreshes, floors)
+    await mine(bench.session, child.url, name)
+    result.peak_mib = await peak_memory(refresh) / 2**20
+    result.floor_peak_mib = await peak_memory(lambda: floor(changed)) / 2**20
+    bench.stalls.append(result)
+    await bench.remove(entry)
+    print(f"  measured stall and memory: {count:,} entries", file=sys.stderr)
+
+
+@dataclass(slots=True)
+class Setup:
+    """Setting an entry up until its entities have a state."""
+
+    provider: str
+    cpu_ms: float
+    wall_ms: float
+    entities: int
+    cold: bool
+
+
+async def setup_times(bench: Bench, sizes: Sizes) -> list[Setup]:
+    """Time from adding an entry to its entities' first state, per provider.
+
+    The first entry ever set up (JSEcoin) also imports the integration and its
+    platforms: it is reported on its own as the cold start.
+    """
+    makers: list[tuple[str, Callable[[], ConfigEntry]]] = [
+        ("jsecoin", lambda: jsecoin_entry(bench.sandbox, account(bench, "plain"))),
+        ("coinetize", lambda: coinetize_entry(bench.sandbox)),
+        ("coinsoftworks", lambda: coinsoftworks_entry(bench.sandbox)),
+    ]
+    results: list[Setup] = []
+    cold = True
+    for provider, make in makers:
+        samples: list[Sample] = []
+        for _ in range(sizes.setup_repeats + (1 if cold else 0)):
+            entry = make()
+
+            async def set_up(
+                entry: ConfigEntry = entry, provider: str = provider
+            ) -> None:
+                await bench.hass.config_entries.async_add(entry)
+                deadline = time.monotonic() + 10
+                while not (ids := entity_ids(bench.hass, entry)) or any(
+                    bench.hass.states.get(i) is None for i in ids
+                ):
+                    if time.monotonic() > deadline:
+                        missing = [i for i in ids if bench.hass.states.get(i) is None]
+                        raise RuntimeError(
+                            f"{provider}: no state for {missing or 'any entity'}"
+                        )
+                    await asyncio.sleep(0.001)
+
+            sample = await measure(set_up)
+            count = len(entity_ids(bench.hass, entry))
+            await bench.remove(entry)
+            if cold:
+                results.append(
+                    Setup(provider, _ms(sample.cpu), _ms(sample.wall), count, True)
+                )
+                cold = False
+                continue
+            samples.append(sample)
+        results.append(
+            Setup(
+                provider,
+                _ms(statistics.median(s.cpu for s in samples)),
+                _ms(statistics.median(s.wall for s in samples)),
+                count,
+                False,
+            )
+        )
+    return results
+
+
+@dataclass(slots=True)
+class Day:
+    """Requests per 15 minutes of one key over a simulated day of polling."""
+
+    name: str
+    provider: str
+    interval_s: float
+    polls: int
+    requests: int
+    worst_15_min: int
+    mean_15_min: float
+    limit_15_min: int
+    share_of_limit: float
+
+
+async def simulate(
+    bench: Bench, name: str, entry: ConfigEntry, hours: float, mine: str | None
+) -> Day:
+    """Poll at the entry's default interval over ``hours`` of simulated time.
+
+    The integration's wall clock is moved by one interval between refreshes, so its
+    slower cadences (the block id, the history safety read) come due as they would.
+    With ``mine``, the account earns a reward before every poll (a mining account).
+    """
+    coordinator = coordinator_of(entry)
+    provider = entry.data["provider"]
+    interval = coordinator.update_interval or timedelta(minutes=1)
+    start = dt_util.utcnow()
+    elapsed = timedelta()
+    polls: list[tuple[float, int]] = []
+    with integration_clock(lambda: start + elapsed):
+        while elapsed.total_seconds() < hours * 3600:
+            if mine is not None:
+                await bench.sandbox.mine(bench.session, mine)
+            before = bench.sandbox.count(provider)
+            await coordinator.async_refresh()
+            polls.append(
+                (elapsed.total_seconds(), bench.sandbox.count(provider) - before)
+            )
+            elapsed += interval
+    worst = 0
+    for at, _n in polls:  # every 15-minute window that ends at a poll
+        worst = max(worst, sum(n for t, n in polls if at - WINDOW_SECONDS < t <= at))
+    total = sum(n for _t, n in polls)
+    limit = LIMITS_PER_15_MIN[provider]
+    return Day(
+        name=name,
+        provider=provider,
+        interval_s=interval.total_seconds(),
+        polls=len(polls),
+        requests=total,
+        worst_15_min=worst,
+        mean_15_min=total / (hours * 3600 / WINDOW_SECONDS),
+        limit_15_min=limit,
+        share_of_limit=worst / limit,
+    )
+
+
+async def days(bench: Bench, sizes: Sizes) -> list[Day]:
+    """A simulated day per provider at the default intervals; JSEcoin idle and mining."""
+    results: list[Day] = []
+    for count in sizes.day_lookups:
+        name = f"lookups{count}" if count else "plain"
+        for mining in (False, True):
+            entry = await bench.add(jsecoin_entry(bench.sandbox, account(bench, name)))
+            label = f"jsecoin, {count} lookups, {'mining' if mining else 'idle'}"
+            results.append(
+                await simulate(
+                    bench, label, entry, sizes.day_hours, name if mining else None
+                )
+            )
+            await bench.remove(entry)
+    for label, make in (
+        ("coinetize, 1 website", coinetize_entry),
+        ("coinsoftworks", coinsoftworks_entry),
+    ):
+        entry = await bench.add(make(bench.sandbox))
+        results.append(await simulate(bench, label, entry, sizes.day_hours, None))
+        await bench.remove(entry)
+    print("  measured the simulated day", file=sys.stderr, flush=True)
+    return results
+
+
+# Reporting
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """Return a Markdown table."""
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _requests(case: Case) -> str:
+    return ", ".join(f"{p} {n:g}" for p, n in sorted(case.requests.items()))
+
+
+def report(
+    meta: dict[str, Any],
+    cases: list[Case],
+    stalls: list[Isolated],
+    setups: list[Setup],
+    day: list[Day],
+) -> str:
+    """Return every figure as Markdown tables."""
+    out = [
+        (
+            f"CoinHub benchmark ({meta['mode']}): Home Assistant {meta['home_assistant']}, "
+            f"Python {meta['python']}, {meta['cpus']} CPUs, {meta['repeats']} repeats, "
+            f"medians; took {meta['seconds']:.0f} s"
+        ),
+        "",
+        "CPU and wall time per refresh (a round of every entry at once) next to the floor:",
+        "",
+        table(
+            [
+                [
+                    c.group,
+                    c.name,
+                    _requests(c),
+                    f"{c.cpu_ms:.2f}",
+                    f"{c.floor_cpu_ms:.2f}",
+                    f"{c.cpu_ratio:.2f}x",
+                    f"{c.wall_ms:.2f}",
+                    f"{c.floor_wall_ms:.2f}",
+                    f"{c.wall_ratio:.2f}x",
+                ]
+                for c in cases
+            ],
+            [
+                "group",
+                "case",
+                "requests per refresh (per entry)",
+                "CPU ms",
+                "floor CPU ms",
+                "CPU ratio",
+                "wall ms",
+                "floor wall ms",
+                "wall ratio",
+            ],
+        ),
+        "",
+        (
+            f"Worst event-loop stall (heartbeat every {HEARTBEAT_SECONDS * 1000:g} ms; "
+            "the median over up to 3 refreshes of each one's worst, then the worst of "
+            "all) and peak memory (tracemalloc: the peak of Python allocations above the "
+            "start), this process only: here the sandbox runs in a child process:"
+        ),
+        "",
+        table(
+            [
+                [
+                    c.name,
+                    f"{c.stall_ms:.1f} (worst {max(c.stalls_ms):.1f})",
+                    f"{c.floor_stall_ms:.1f} (worst {max(c.floor_stalls_ms):.1f})",
+                    "" if c.peak_mib is None else f"{c.peak_mib:.1f}",
+                    "" if c.floor_peak_mib is None else f"{c.floor_peak_mib:.1f}",
+                    ""
+                    if c.peak_mib is None or not c.floor_peak_mib
+                    else f"{c.peak_mib / c.floor_peak_mib:.2f}x",
+                ]
+                for c in stalls
+            ],
+            [
+                "case",
+                "stall ms",
+                "floor stall ms",
+                "peak MiB",
+                "floor peak MiB",
+                "ratio",
+            ],
+        ),
+        "",
+        "Setup to first state (adding the entry until every entity has a state):",
+        "",
+        table(
+            [
+                [
+                    s.provider + (" (cold: imports the integration)" if s.cold else ""),
+                    str(s.entities),
+                    f"{s.cpu_ms:.1f}",
+                    f"{s.wall_ms:.1f}",
+                ]
+                for s in setups
+            ],
+            ["provider", "entities", "CPU ms", "wall ms"],
+        ),
+        "",
+        (
+            f"Requests per 15 minutes per key over {meta['day_hours']:g} simulated "
+            "hours at the default intervals (the worst sliding window), against the "
+            "provider's limit:"
+        ),
+        "",
+        table(
+            [
+                [
+                    d.name,
+                    f"{d.interval_s:g}",
+                    str(d.polls),
+                    str(d.requests),
+                    str(d.worst_15_min),
+                    f"{d.mean_15_min:.1f}",
+                    str(d.limit_15_min),
+                    f"{d.share_of_limit:.1%}",
+                ]
+                for d in day
+            ],
+            [
+                "account",
+                "interval s",
+                "polls",
+                "requests",
+                "worst 15 min",
+                "mean 15 min",
+                "limit",
+                "share",
+            ],
+        ),
+    ]
+    return "\n".join(out)
+
+
+async def run(sizes: Sizes, mode: str) -> dict[str, Any]:
+    """Start everything, run every scenario, return the figures."""
+    started = time.perf_counter()
+    seed = sandbox_seed(sizes)
+    sandbox = Sandbox(seed)
+    await sandbox.start()
+    with tempfile.TemporaryDirectory(prefix="coinhub-bench-") as config_dir:
+        hass = await start_home_assistant(Path(config_dir))
+        async with aiohttp.ClientSession() as session:
+            bench = Bench(hass, sandbox, session, sizes.repeats)
+            try:
+                setups = await setup_times(bench, sizes)
+                print("  measured setup", file=sys.stderr, flush=True)
+                await providers(bench)
+                await lookups(bench, sizes)
+                await entries(bench, sizes)
+                child = ChildSandbox(seed, Path(config_dir) / "sandbox-seed.json")
+                await child.start()
+                try:
+                    await histories(bench, sizes, child)
+                finally:
+                    await child.close()
+                day = await days(bench, sizes)
+            finally:
+                await hass.async_stop(force=True)
+                await sandbox.close()
+    meta = {
+        "mode": mode,
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "home_assistant": ha_version,
+        "python": platform.python_version(),
+        "aiohttp": aiohttp.__version__,
+        "cpus": os.cpu_count(),
+        "repeats": sizes.repeats,
+        "day_hours": sizes.day_hours,
+        "heartbeat_ms": HEARTBEAT_SECONDS * 1000,
+        "memory": "tracemalloc peak above the start of the refresh, this process only",
+        "seconds": time.perf_counter() - started,
+    }
+    return {
+        "meta": meta,
+        "cases": [asdict(c) for c in bench.cases],
+        "stall_and_memory": [asdict(c) for c in bench.stalls],
+        "setup": [asdict(s) for s in setups],
+        "day": [asdict(d) for d in day],
+        "table": report(meta, bench.cases, bench.stalls, setups, day),
+    }
+
+
+def main() -> None:
+    """Parse the command line, run, print the tables and write the JSON."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "bench-results.json",
+        help="where to write the figures (default: bench-results.json)",
+    )
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    results = asyncio.run(run(sizes, "quick" if args.quick else "full"))
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(results["table"])
+    print(f"\nFigures written to {args.json}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

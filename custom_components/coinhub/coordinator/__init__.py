@@ -19,6 +19,7 @@ from .coinetize import (
     CoinetizeCoordinator,
     CoinetizeData,
     WebsiteState,
+    followed_websites,
     websites_journal,
 )
 from .coinsoftworks import (
@@ -55,6 +56,7 @@ __all__ = [
     "WebsiteState",
     "action_finished_event_data",
     "async_remove_entry_data",
+    "followed_websites",
     "jsecoin_polling_interval",
     "transaction_event_data",
 ]
