@@ -60,6 +60,8 @@ DEFAULT_ALLOW_WALLET_ACTIONS: Final = False
 # Events
 EVENT_TRANSACTION: Final = "coinhub_transaction"
 EVENT_ACTION_FINISHED: Final = "coinhub_action_finished"
+EVENT_INCOME: Final = "coinhub_income"
+EVENT_WEBSITE_VERIFIED: Final = "coinhub_website_verified"
 
 # Action (service) fields shared by every action
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
