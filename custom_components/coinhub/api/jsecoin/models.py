@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
 import json
@@ -307,14 +307,16 @@ class RecentHistory:
             since_ms = math.floor(since.timestamp() * 1000)
         records: list[HistoryRecord] = []
         skipped = stamps.skipped
-        for milliseconds, entry_id, entry in stamps.since(since_ms):
-            try:
-                timestamp = _fields.unix_milliseconds(milliseconds, "ts")
-            except CannotConnectError:
+        # Sorted as milliseconds first: the same order as (timestamp, id).
+        for milliseconds, entry_id, entry in sorted(
+            stamps.since(since_ms), key=lambda picked: picked[:2]
+        ):
+            try:  # what unix_milliseconds does, for a number already whole
+                timestamp = datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+            except OverflowError, OSError, ValueError:
                 skipped += 1
                 continue
             records.append(HistoryRecord(entry_id, timestamp, entry))
-        records.sort(key=lambda record: (record.timestamp, record.id))
         return cls(records=tuple(records), size=len(raw), skipped=skipped)
 
 
