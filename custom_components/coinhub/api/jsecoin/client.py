@@ -288,6 +288,15 @@ def _decode_and_pick(raw: bytes, pick: Pick) -> dict[str, Any] | None:
     return None if body is None else pick(body)
 
 
+def _decode_long(raw: bytes) -> dict[str, Any] | None:
+    """Decode a long body in a worker thread, letting the event loop in meanwhile.
+
+    See :func:`_decode_long_and_pick`; here every amount becomes a ``Decimal``.
+    """
+    with collection_paused():
+        return decode_json_object(raw, parse_float=Decimal, object_hook=pass_through)
+
+
 def _decode_long_and_pick(raw: bytes, pick: Pick) -> dict[str, Any] | None:
     """Do :func:`_decode_and_pick` for a long body, in a worker thread.
 
@@ -482,7 +491,7 @@ class JSEcoinClient(ProviderClient):
             )
         else:
             body = (
-                await asyncio.to_thread(decode_json_object, raw, parse_float=Decimal)
+                await asyncio.to_thread(_decode_long, raw)
                 if len(raw) > THREAD_DECODE_BYTES
                 else decode_json_object(raw, parse_float=Decimal)
             )
