@@ -465,11 +465,12 @@ async def test_malformed_new_entry_is_refused_and_the_rest_announced(
     events = async_capture_events(hass, EVENT_TRANSACTION)
     history = mock_jsecoin_client.history.return_value
     good = new_entry(history, "-Good", "mining", "0.5", minutes=2)
-    bad_time = history.entries[-1].timestamp + timedelta(minutes=1)
+    # The newest entry is the malformed one: the last transaction is the one before.
+    bad_time = history.entries[-1].timestamp + timedelta(minutes=3)
     records = (
         *(HistoryRecord.of(e) for e in history.entries),
-        HistoryRecord("-Bad", bad_time, {"command": "mining", "value": "much"}),
         HistoryRecord.of(good),
+        HistoryRecord("-Bad", bad_time, {"command": "mining", "value": "much"}),
     )
     mock_jsecoin_client.recent_history.side_effect = None
     mock_jsecoin_client.recent_history.return_value = RecentHistory(
