@@ -31,8 +31,8 @@ class SandboxContext:
     requests: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        """Give the fault injector the same seeded randomness."""
-        self.faults = FaultInjector(self.rng)
+        """Give the fault injector the same seeded randomness and the clock."""
+        self.faults = FaultInjector(self.rng, now=self.clock.now)
 
     def provider_seed(self, name: str) -> dict[str, Any]:
         """Return the seed of one provider: the given seed's section, else the default file."""

@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from .assist import async_register_sentences
 from .const import DOMAIN
 from .coordinator import CoinHubConfigEntry, async_remove_entry_data
 from .providers import provider_of
@@ -19,8 +20,9 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.S
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the CoinHub actions once, whatever entries exist."""
+    """Register the CoinHub actions and Assist sentences once, whatever entries exist."""
     async_setup_services(hass)
+    async_register_sentences(hass)
     return True
 
 

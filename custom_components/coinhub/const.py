@@ -26,9 +26,9 @@ CONF_ADVANCED: Final = "advanced"  # the collapsed config-flow section holding b
 CONF_BASE_URL: Final = "base_url"
 CONF_AUTH_TOKEN: Final = "auth_token"  # noqa: S105 - a field name, not a secret
 CONF_ACCESS_TOKEN: Final = "access_token"  # noqa: S105 - a field name, not a secret
-CONF_WEBSITES: Final = (
-    "websites"  # Coinetize links: known only to us, so kept in the entry
-)
+# Coinetize websites: those linked through CoinHub are kept in the entry's data (what
+# Coinetize handed out is known only to us); those followed are subdomains in options.
+CONF_WEBSITES: Final = "websites"
 
 # JSEcoin options
 CONF_LOOKUPS: Final = "lookups"
@@ -52,6 +52,10 @@ MANUFACTURERS: Final[dict[Provider, str]] = {
     Provider.COINETIZE: "Coinetize",
     Provider.COINSOFTWORKS: "coinsoftworks",
 }
+
+# coinsoftworks options: wallet actions may move value, so they are off until allowed.
+CONF_ALLOW_WALLET_ACTIONS: Final = "allow_wallet_actions"
+DEFAULT_ALLOW_WALLET_ACTIONS: Final = False
 
 # Events
 EVENT_TRANSACTION: Final = "coinhub_transaction"

@@ -23,6 +23,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api.coinetize import LinkMethod
 from .api.coinsoftworks import Action
+from .assist import async_expose_by_default
 from .coordinator import (
     CoinetizeCoordinator,
     CoinHubConfigEntry,
@@ -52,11 +53,16 @@ class Collection[CoordinatorT: CoinHubCoordinator[Any], ItemT]:
 
 
 def _runnable_actions(coordinator: CoinsoftworksCoordinator) -> Mapping[str, Action]:
-    """Return the actions a button can run: enabled, without parameters."""
+    """Return the actions a button can run: enabled, without parameters, no wallet.
+
+    A wallet action never gets a button, whatever the options say: anyone who sees a
+    button can press it, also by accident on a dashboard. It runs only through
+    ``coinhub.execute_action``, once the entry's options allow it.
+    """
     return {
         action.action_id: action
         for action in coordinator.data.actions
-        if action.enabled and not action.takes_parameters
+        if action.enabled and not action.takes_parameters and not action.wallet
     }
 
 
@@ -97,6 +103,8 @@ class CoinHubEntityDescription[CoordinatorT: CoinHubCoordinator[Any], SourceT](
 
     collection: Collection[CoordinatorT, SourceT] | None = None
     exists_fn: Callable[[SourceT], bool] = _always
+    exposed_to_assist: bool = False
+    """Exposed to Assist when first added, as new entities are: it answers a sentence."""
 
 
 def unique_id(
@@ -134,6 +142,13 @@ class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
             )
             if collection.device_fn is not None:
                 self._attr_device_info = collection.device_fn(coordinator, item)
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Expose the entities Assist's sentences read, unless the user decided."""
+        await super().async_added_to_hass()
+        if self.entity_description.exposed_to_assist:
+            async_expose_by_default(self.hass, self.entity_id)
 
     @property
     def source(self) -> Any:

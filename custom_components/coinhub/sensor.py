@@ -45,6 +45,9 @@ from .entity import (
 # Read-only: the coordinator fetches for every entity at once.
 PARALLEL_UPDATES = 0
 
+# The "message" of a failed execution the provider gave no reason for.
+FAILED_WITHOUT_REASON: Final = "no_reason_given"
+
 # JSE amounts go down to 0.000001; four decimals show mining rewards without noise.
 JSE_DISPLAY_PRECISION: Final = 4
 
@@ -82,7 +85,12 @@ def _enabled_paths(website: WebsiteState) -> dict[str, Any]:
 
 
 def _enabled_actions(data: CoinsoftworksData) -> dict[str, Any]:
-    return {"actions": [a.action_name for a in data.actions if a.enabled]}
+    enabled = [action for action in data.actions if action.enabled]
+    return {
+        "actions": [action.action_name for action in enabled],
+        # Guarded: they run only through coinhub.execute_action, when the options allow.
+        "wallet_actions": [action.action_name for action in enabled if action.wallet],
+    }
 
 
 def _last_action_status(data: CoinsoftworksData) -> str | None:
@@ -95,10 +103,16 @@ def _last_action(data: CoinsoftworksData) -> dict[str, Any]:
     if execution is None:
         return {}
     names = {action.action_id: action.action_name for action in data.actions}
+    message = execution.message
+    if execution.status is ExecutionStatus.FAILED and message is None:
+        # CoinHub's own words: a key the state attribute's translations name.
+        message = FAILED_WITHOUT_REASON
     return {
         "action_id": execution.action_id,
         "action": names.get(execution.action_id or ""),
         "execution_id": execution.execution_id,
+        # Why a failed execution failed: the provider's words when it gave any.
+        "message": message,
     }
 
 
@@ -108,6 +122,7 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ..
             key="balance",
             translation_key="balance",
             state_class=SensorStateClass.TOTAL,
+            exposed_to_assist=True,
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             value_fn=lambda data: data.balance,
         ),
@@ -118,6 +133,16 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ..
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             value_fn=lambda balance: balance,
+        ),
+        # PLACEHOLDER until the income sensors land (translation key and unique id
+        # are theirs): what Assist's "how much did I mine today" reads.
+        JSEcoinSensor(
+            key="income_today",
+            translation_key="income_today",
+            state_class=SensorStateClass.TOTAL,
+            suggested_display_precision=JSE_DISPLAY_PRECISION,
+            exposed_to_assist=True,
+            value_fn=lambda data: data.income_today,
         ),
         JSEcoinSensor(
             key="block_id",
@@ -162,6 +187,7 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ..
         CoinsoftworksSensor(
             key="purchased_plan",
             translation_key="purchased_plan",
+            exposed_to_assist=True,
             value_fn=lambda data: data.user.purchased_plan,
         ),
         CoinsoftworksSensor(

@@ -71,7 +71,7 @@ def test_since_picks_from_then_on_and_out_of_order_entries() -> None:
     # Written last and older than since: not picked.
     raw["-Ancient"] = mining(10)
     since = at(BASE_MS + 280 * MINUTE_MS)
-    recent = RecentHistory.from_api(raw, since=since, window=WINDOW)
+    recent = RecentHistory.from_api(raw, since=since, window=timedelta(minutes=5))
     ids = [r.id for r in recent.records]
     assert ids[0] == "-E000280"
     assert "-Late" in ids
@@ -154,6 +154,25 @@ def test_null_history_is_empty_and_garbage_refused() -> None:
         RecentHistory.from_api(["-A"], since=None, window=WINDOW)
 
 
+def test_the_window_before_the_newest_is_picked_whatever_since_says() -> None:
+    raw = a_long_history(100)
+    # Since is later than the newest: the window before the newest still comes.
+    late = RecentHistory.from_api(
+        raw, since=at(BASE_MS + 500 * MINUTE_MS), window=timedelta(minutes=10)
+    )
+    assert [r.id for r in late.records] == [f"-E{m:06d}" for m in range(89, 100)]
+    # Since is inside that window: the window reaches further back.
+    inside = RecentHistory.from_api(
+        raw, since=at(BASE_MS + 95 * MINUTE_MS), window=timedelta(minutes=10)
+    )
+    assert inside.records == late.records
+    # Since is earlier: everything from then on.
+    early = RecentHistory.from_api(
+        raw, since=at(BASE_MS + 50 * MINUTE_MS), window=timedelta(minutes=10)
+    )
+    assert len(early.records) == 50
+
+
 # The garbage collector's pause
 
 
@@ -211,9 +230,8 @@ async def test_recent_history_matches_the_full_history(client: JSEcoinClient) ->
     assert recent.size == len(full.entries)
     assert [r.entry() for r in recent.records] == list(full.entries)
     newest = full.entries[-1].timestamp
-    only_newest = await client.recent_history(newest, window=WINDOW)
-    assert [r.id for r in only_newest.records][-1] == full.entries[-1].id
-    assert all(r.timestamp >= newest for r in only_newest.records)
+    only_newest = await client.recent_history(newest, window=timedelta(0))
+    assert [r.id for r in only_newest.records] == [full.entries[-1].id]
 
 
 async def test_long_body_is_decoded_in_a_thread_with_the_collector_paused(

@@ -124,8 +124,9 @@ def mock_jsecoin_client() -> Generator[AsyncMock]:
         # The poll's read, answered from the mocked full history (so tests steer both
         # with ``client.history`` and count reads with its ``await_count``).
         entries = (await client.history()).entries
-        if since is None:
-            since = entries[-1].timestamp - window if entries else None
+        if entries:
+            recent = max(e.timestamp for e in entries) - window
+            since = recent if since is None else min(since, recent)
         records = tuple(
             HistoryRecord.of(e)
             for e in entries

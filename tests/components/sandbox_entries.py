@@ -104,9 +104,12 @@ def coinetize_entry(
 
 
 def coinsoftworks_entry(
-    sandbox: Sandbox, account: dict[str, Any] = JOHN
+    sandbox: Sandbox,
+    account: dict[str, Any] = JOHN,
+    *,
+    options: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
-    """Return an entry of a seeded coinsoftworks account."""
+    """Return an entry of a seeded coinsoftworks account; no options unless given."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"coinsoftworks {account['username']}",
@@ -117,4 +120,5 @@ def coinsoftworks_entry(
             CONF_ACCESS_TOKEN: account["access_token"],
             CONF_BASE_URL: sandbox.base_url("coinsoftworks"),
         },
+        options=options,
     )

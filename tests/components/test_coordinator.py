@@ -20,6 +20,8 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.util import dt as dt_util
+from homeassistant.util.dt import start_of_local_day
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -443,7 +445,8 @@ async def test_history_read_from_the_marker_window_on(
 ) -> None:
     """Only what is recent to the marker is asked for: the rest was announced."""
     first_call = mock_jsecoin_client.recent_history.await_args
-    assert first_call.args == (None,)  # no marker yet: the window before the newest
+    # No marker yet: the window before the newest, and today's entries (mining income).
+    assert first_call.args == (start_of_local_day(),)
     assert first_call.kwargs == {"window": HISTORY_REORDER_WINDOW}
     history = mock_jsecoin_client.history.return_value
     grow(mock_jsecoin_client, new_entry(history, "-New", "mining", "1"))
@@ -452,6 +455,31 @@ async def test_history_read_from_the_marker_window_on(
     assert mock_jsecoin_client.recent_history.await_args.args == (
         newest - HISTORY_REORDER_WINDOW,
     )
+
+
+async def test_income_today_counts_new_mining_and_starts_afresh_at_midnight(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Today's mining: counted once a day from the history, then from what is new."""
+    coordinator: JSEcoinCoordinator = init_integration.runtime_data
+    start = coordinator.data.income_today
+    history = mock_jsecoin_client.history.return_value
+    newest = history.entries[-1].timestamp
+    mined = replace(
+        new_entry(history, "-Mined", "mining", "0.25"),
+        timestamp=max(newest, dt_util.utcnow()) + timedelta(seconds=1),
+    )
+    grow(mock_jsecoin_client, mined, new_entry(history, "-In", "transfer", "3", 2))
+    await poll(hass, freezer, coordinator.update_interval)
+    assert coordinator.data.income_today == start + Decimal("0.25")
+    # The next day's first read counts afresh: yesterday's mining is not today's.
+    freezer.move_to(start_of_local_day() + timedelta(days=1, minutes=1))
+    mock_jsecoin_client.balances["0"] += 1
+    await poll(hass, freezer, timedelta(0))
+    assert coordinator.data.income_today == Decimal(0)
 
 
 async def test_malformed_new_entry_is_refused_and_the_rest_announced(

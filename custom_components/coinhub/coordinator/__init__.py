@@ -18,6 +18,7 @@ from .coinetize import (
     CoinetizeCoordinator,
     CoinetizeData,
     WebsiteState,
+    followed_websites,
     websites_journal,
 )
 from .coinsoftworks import (
@@ -54,6 +55,7 @@ __all__ = [
     "WebsiteState",
     "action_finished_event_data",
     "async_remove_entry_data",
+    "followed_websites",
     "jsecoin_polling_interval",
     "transaction_event_data",
 ]

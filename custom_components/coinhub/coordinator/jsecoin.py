@@ -14,6 +14,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.dt import start_of_local_day
 
 from ..api.exceptions import CannotConnectError
 from ..api.jsecoin import (
@@ -24,6 +25,7 @@ from ..api.jsecoin import (
     HistoryRecord,
     JSEcoinClient,
 )
+from ..api.jsecoin.models import COMMAND_MINING
 from ..clients import jsecoin_client
 from ..const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -66,6 +68,10 @@ class JSEcoinData:
     lookups: dict[str, Decimal]
     block_id: int | None
     last_transaction: HistoryEntry | None
+    # PLACEHOLDER until the income sensors land: the mining entries the history lists
+    # since local midnight. The real income_today (balance change minus the history's
+    # net) replaces this; Assist and the LLM tools read the sensor, not this field.
+    income_today: Decimal | None = None
 
 
 class Dated(Protocol):
@@ -207,6 +213,11 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self._transaction_listeners: list[Callable[[HistoryEntry], None]] = []
         # New history entries refused as malformed, since the entry was set up.
         self.history_entries_refused = 0
+        self._history_skipped = 0  # entries the last history read left out
+        # PLACEHOLDER income_today: the local midnight the day's mining is counted
+        # from (None until the history was read), and that count.
+        self._income_since: datetime | None = None
+        self._income_total = Decimal(0)
         # Value-moving actions of this account: limits, ledger and one write at a time.
         self.transfers = TransferGuard(self)
 
@@ -230,13 +241,18 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         balance = (await self.client.balance()).balance
         lookups = await self._async_lookup_balances()
         last_transaction = None if previous is None else previous.last_transaction
+        midnight = start_of_local_day()
         if (
             previous is None
             or balance != previous.balance
             or _due(self._history_read_at, now, JSECOIN_HISTORY_SAFETY_INTERVAL)
         ):
-            last_transaction = await self._async_read_history()
+            last_transaction = await self._async_read_history(midnight)
             self._history_read_at = now
+        # Any mining today moved the balance, which reads the history: unread, it is 0.
+        income_today = (
+            self._income_total if self._income_since == midnight else Decimal(0)
+        )
         block_id = None if previous is None else previous.block_id
         if _due(self._block_read_at, now, JSECOIN_BLOCK_INTERVAL):
             block_id = await self.client.current_block_id()
@@ -246,6 +262,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             lookups=lookups,
             block_id=block_id,
             last_transaction=last_transaction,
+            income_today=income_today,
         )
 
     async def _async_lookup_balances(self) -> dict[str, Decimal]:
@@ -267,17 +284,23 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             raise
         return dict(zip(self.lookups, balances, strict=True))
 
-    async def _async_read_history(self) -> HistoryEntry | None:
+    async def _async_read_history(self, midnight: datetime) -> HistoryEntry | None:
         """Read what is recent in the history, announce what is new; return the last.
 
         Only the entries from the marker's window on are looked at: the rest of the
-        history was announced before (or is the baseline).
+        history was announced before (or is the baseline). The first read of a day
+        (or after a start) also looks back to ``midnight`` to count the day's mining
+        once; later reads add what they announce.
         """
         marker = self._history_marker
-        recent = await self.client.recent_history(
-            None if marker is None else marker.since, window=HISTORY_REORDER_WINDOW
-        )
-        if recent.skipped:
+        since = None if marker is None else marker.since
+        recount = self._income_since != midnight
+        if recount:
+            since = midnight if since is None else min(since, midnight)
+        recent = await self.client.recent_history(since, window=HISTORY_REORDER_WINDOW)
+        if recent.skipped != self._history_skipped:
+            # Told when it changes, not on every read while a broken entry remains.
+            self._history_skipped = recent.skipped
             LOGGER.warning(
                 "%s: %d of %d history entries are malformed and were left out",
                 self.name,
@@ -285,6 +308,9 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                 recent.size,
             )
         await self._async_announce(recent.records)
+        if recount:
+            self._income_total = _mined_since(midnight, recent.records)
+            self._income_since = midnight
         return _last_entry(recent.records)
 
     async def async_process_history(self, history: History) -> None:
@@ -332,11 +358,37 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                         EVENT_TRANSACTION,
                         transaction_event_data(self.config_entry.entry_id, entry),
                     )
+                    if _mined_today(entry, self._income_since):
+                        self._income_total += entry.value
                     for listener in tuple(self._transaction_listeners):
                         listener(entry)
             self._history_marker = HistoryMarker.of(records)
             # Saved right away: a restart must neither repeat nor miss an entry.
             await self._history_store.async_save(self._history_marker.as_dict())
+
+
+def _mined_today(entry: HistoryEntry, midnight: datetime | None) -> bool:
+    """Tell whether ``entry`` is mining since ``midnight`` (counted once known)."""
+    return (
+        midnight is not None
+        and entry.command == COMMAND_MINING
+        and entry.timestamp >= midnight
+    )
+
+
+def _mined_since(midnight: datetime, records: Sequence[HistoryRecord]) -> Decimal:
+    """Return what the records' mining entries since ``midnight`` earned."""
+    total = Decimal(0)
+    for record in records:
+        if record.timestamp < midnight:
+            continue
+        try:
+            entry = record.entry()
+        except CannotConnectError:
+            continue  # refused when announced
+        if entry.command == COMMAND_MINING:
+            total += entry.value
+    return total
 
 
 def _last_entry(records: Sequence[HistoryRecord]) -> HistoryEntry | None:

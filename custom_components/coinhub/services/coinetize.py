@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 import re
 from typing import Any, Final
 
@@ -12,8 +12,8 @@ from homeassistant.helpers import config_validation as cv
 import probatio as vol
 
 from ..api.coinetize import AlreadyVerifiedError, LinkMethod, Paths
-from ..const import CONF_WEBSITES, DOMAIN
-from ..coordinator import CoinetizeCoordinator
+from ..const import DOMAIN
+from ..coordinator import CoinetizeCoordinator, followed_websites
 from .action import ENTRY_SCHEMA, ActionDefinition
 
 SERVICE_LINK_WEBSITE: Final = "link_website"
@@ -65,14 +65,20 @@ def _subdomain(call: ServiceCall) -> str:
 
 
 def _linked_subdomain(coordinator: CoinetizeCoordinator, call: ServiceCall) -> str:
-    """Return the call's subdomain if this entry linked it; refuse before sending."""
+    """Return the call's subdomain if this entry linked or follows it.
+
+    Anything else is refused before sending.
+    """
     subdomain = _subdomain(call)
-    websites: Mapping[str, Any] = coordinator.config_entry.data.get(CONF_WEBSITES, {})
-    if subdomain not in websites:
+    if not coordinator.knows_website(subdomain):
+        known = {
+            *coordinator.stored_websites,
+            *followed_websites(coordinator.config_entry),
+        }
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="unknown_subdomain",
-            translation_placeholders={"subdomains": ", ".join(sorted(websites)) or "-"},
+            translation_placeholders={"subdomains": ", ".join(sorted(known)) or "-"},
         )
     return subdomain
 
@@ -132,7 +138,7 @@ async def _unlink_website(coordinator: CoinetizeCoordinator, call: ServiceCall) 
     """
     subdomain = _subdomain(call)
     result = await coordinator.client.unlink_website(subdomain)
-    if subdomain in coordinator.config_entry.data.get(CONF_WEBSITES, {}):
+    if coordinator.knows_website(subdomain):
         await coordinator.async_forget_website(subdomain)
     return {"message": result.message}
 

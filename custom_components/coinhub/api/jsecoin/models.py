@@ -6,8 +6,9 @@ Every ``from_api`` takes the decoded JSON body of a success answer (decoded with
 not have the documented shape. The provider sends some numbers as strings (``blockID``,
 import's ``value``) and others as JSON numbers: both are accepted everywhere.
 
-A coin code is cash: it is kept only in :class:`ExportResult`, out of its repr, and a
-history entry's ``coinCode`` is never parsed.
+A coin code is cash: it is kept only in :class:`ExportResult`, out of its repr. A
+history entry keeps only a digest of its ``coinCode`` (out of its repr), so a code can
+be recognised in the history without the history holding it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+import hashlib
+import hmac
 from itertools import chain
 import json
 import math
@@ -164,6 +167,11 @@ class ImportResult:
         return cls(value=_fields.decimal(body.get("value"), "value"))
 
 
+def coin_code_digest(coin_code: str) -> str:
+    """Return what identifies a coin code without revealing it."""
+    return hashlib.sha256(coin_code.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One transaction of the account's history.
@@ -181,6 +189,16 @@ class HistoryEntry:
     counterparty_email: str | None
     counterparty_public_key: str | None
     user_id: int | None
+    coin_code_digest: str | None = field(default=None, repr=False, compare=False)
+    """SHA-256 of the entry's coin code (imports and exports), never the code."""
+
+    def imports_coin_code(self, coin_code: str) -> bool:
+        """Tell whether this entry is the import of ``coin_code``."""
+        return (
+            self.command == COMMAND_IMPORT
+            and self.coin_code_digest is not None
+            and hmac.compare_digest(self.coin_code_digest, coin_code_digest(coin_code))
+        )
 
     @property
     def incoming(self) -> bool:
@@ -195,6 +213,8 @@ class HistoryEntry:
         value = _fields.decimal(
             entry.get("value", data.get("value")), f"value in {what}"
         )
+        if not math.isfinite(float(value)):  # beyond what an event can carry
+            raise _fields.unexpected(f"value in {what}")
         timestamp = _fields.unix_milliseconds(
             _entry_milliseconds(entry, data), f"ts in {what}"
         )
@@ -212,10 +232,14 @@ class HistoryEntry:
                 counterparty_email = _optional_text(entry.get("user1email"))
                 counterparty_key = public_key
                 user_id = user2
+        coin_code = entry.get("coinCode")
         return cls(
             id=entry_id,
             command=command,
             value=value,
+            coin_code_digest=coin_code_digest(coin_code)
+            if isinstance(coin_code, str) and coin_code
+            else None,
             timestamp=timestamp,
             reference=_optional_text(entry.get("reference")),
             counterparty_email=counterparty_email,
@@ -286,31 +310,34 @@ class RecentHistory:
     def from_api(
         cls, raw: Any, *, since: datetime | None, window: timedelta
     ) -> RecentHistory:
-        """Pick the entries from ``since`` on out of a decoded ``history`` object.
+        """Pick the recent entries out of a decoded ``history`` object.
 
-        Without ``since``, the entries within ``window`` of the newest are picked. Only
-        the picked entries become records: the rest of a long history is looked at for
-        its timestamp alone (an ``int`` ``ts``, as the provider sends it, is compared
-        as is), so the cost after decoding is a quick pass plus what is recent.
+        Picked are the entries within ``window`` of the newest, and every entry from
+        ``since`` on. Only the picked entries become records: the rest of a long history
+        is looked at for its timestamp alone (an ``int`` ``ts``, as the provider sends
+        it, is compared as is), so the cost after decoding is a quick pass plus what is
+        recent.
         """
         if raw is None:
             return cls(records=(), size=0, skipped=0)
         if not isinstance(raw, dict):
             raise _fields.unexpected("history")
         stamps = _HistoryStamps(raw)
-        if since is None:
-            newest = stamps.newest()
-            if newest is None:
-                return cls(records=(), size=len(raw), skipped=stamps.skipped)
-            since_ms = newest - window // timedelta(milliseconds=1)
-        else:
-            since_ms = math.floor(since.timestamp() * 1000)
+        window_ms = window // timedelta(milliseconds=1)
+        picked: list[tuple[int, str, Any]] = []
+        if since is not None:
+            picked = stamps.since(math.floor(since.timestamp() * 1000))
+        # The newest entry is among those picked, if any; the window before it may
+        # reach further back than ``since``.
+        newest = max(ms for ms, _id, _entry in picked) if picked else stamps.newest()
+        if newest is None:
+            return cls(records=(), size=len(raw), skipped=stamps.skipped)
+        if since is None or newest - window_ms < since.timestamp() * 1000:
+            picked = stamps.since(newest - window_ms)
         records: list[HistoryRecord] = []
         skipped = stamps.skipped
         # Sorted as milliseconds first: the same order as (timestamp, id).
-        for milliseconds, entry_id, entry in sorted(
-            stamps.since(since_ms), key=lambda picked: picked[:2]
-        ):
+        for milliseconds, entry_id, entry in sorted(picked, key=lambda p: p[:2]):
             try:  # what unix_milliseconds does, for a number already whole
                 timestamp = datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
             except OverflowError, OSError, ValueError:
