@@ -179,7 +179,7 @@ async def test_long_history_is_decoded_and_parsed_off_the_event_loop(
 
     monkeypatch.setattr(jsecoin_client.asyncio, "to_thread", spy)
     assert await client.history() == expected
-    assert threaded == ["decode_json_object", "from_api"]
+    assert threaded == ["_decode_long", "from_api"]
 
 
 async def test_empty_history_is_null(
