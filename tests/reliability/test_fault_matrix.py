@@ -73,12 +73,6 @@ class Fault:
         return self.breaks_polls and provider not in self.valid_for
 
 
-COINETIZE_5XX_IS_NOT_A_VERDICT = (
-    "Coinetize answering HTTP {status} with an error body is read as a refusal "
-    "(api/coinetize/client.py _read checks the body's status before the HTTP status), "
-    "and CoinetizeCoordinator._async_website_state takes any refusal of list_paths as "
-    "'not verified': the website shows verified=off instead of unavailable"
-)
 COINSOFTWORKS_500_IS_NOT_ALWAYS_UNAUTHORIZED = (
     "api/coinsoftworks/client.py _read turns every HTTP 500 into AuthenticationError, "
     "so a failing server starts a reauthentication; only the documented "
@@ -94,16 +88,9 @@ FAULTS = [
     Fault(
         "http_500",
         {"kind": "status", "status": 500},
-        defects={
-            "coinetize": COINETIZE_5XX_IS_NOT_A_VERDICT.format(status=500),
-            "coinsoftworks": COINSOFTWORKS_500_IS_NOT_ALWAYS_UNAUTHORIZED,
-        },
+        defects={"coinsoftworks": COINSOFTWORKS_500_IS_NOT_ALWAYS_UNAUTHORIZED},
     ),
-    Fault(
-        "http_502",
-        {"kind": "status", "status": 502},
-        defects={"coinetize": COINETIZE_5XX_IS_NOT_A_VERDICT.format(status=502)},
-    ),
+    Fault("http_502", {"kind": "status", "status": 502}),
     Fault("http_503", {"kind": "status", "status": 503}),
     Fault("malformed_json", {"kind": "malformed"}),
     Fault("truncated_json", {"kind": "truncated_json"}),
