@@ -73,23 +73,13 @@ class Fault:
         return self.breaks_polls and provider not in self.valid_for
 
 
-COINSOFTWORKS_500_IS_NOT_ALWAYS_UNAUTHORIZED = (
-    "api/coinsoftworks/client.py _read turns every HTTP 500 into AuthenticationError, "
-    "so a failing server starts a reauthentication; only the documented "
-    "'Unauthorized (…)' body is a refused credential, any other 500 is a server fault"
-)
-
 FAULTS = [
     Fault(
         "latency_beyond_timeout", {"kind": "latency", "seconds": SLOW_ANSWER_SECONDS}
     ),
     Fault("connection_dropped_before_answer", {"kind": "drop_before"}),
     Fault("connection_dropped_mid_body", {"kind": "truncated"}),
-    Fault(
-        "http_500",
-        {"kind": "status", "status": 500},
-        defects={"coinsoftworks": COINSOFTWORKS_500_IS_NOT_ALWAYS_UNAUTHORIZED},
-    ),
+    Fault("http_500", {"kind": "status", "status": 500}),
     Fault("http_502", {"kind": "status", "status": 502}),
     Fault("http_503", {"kind": "status", "status": 503}),
     Fault("malformed_json", {"kind": "malformed"}),
