@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.dt import start_of_local_day
 
+from ..account_state import account_state
 from ..api.jsecoin import (
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_WINDOW,
@@ -154,8 +154,10 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self.client = jsecoin_client(hass, entry.data)
         self.lookups: tuple[str, ...] = tuple(entry.options.get(CONF_LOOKUPS, ()))
         self._history_store = history_store(hass, entry.entry_id)
-        self._history_marker: HistoryMarker | None = None
-        self._history_lock = asyncio.Lock()
+        # How far the history was announced is the account's, not this load's: a poll
+        # or transfer of the entry before a reload may still be announcing.
+        self._account = account_state(hass, self.account_id)
+        self._history_lock = self._account.history_lock
         self._history_read_at: datetime | None = None
         self._block_read_at: datetime | None = None
         self._transaction_listeners: list[Callable[[HistoryEntry], None]] = []
@@ -170,10 +172,14 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
 
     @override
     async def _async_setup(self) -> None:
-        """Load how far the history has been announced."""
+        """Load how far the history has been announced, unless a load before did."""
         await super()._async_setup()
-        if stored := await self._history_store.async_load():
-            self._history_marker = HistoryMarker.from_dict(stored)
+        async with self._history_lock:
+            if self._account.history_loaded:
+                return
+            if stored := await self._history_store.async_load():
+                self._account.history_marker = HistoryMarker.from_dict(stored)
+            self._account.history_loaded = True
 
     @override
     async def _async_poll(self) -> JSEcoinData:
@@ -250,7 +256,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         had, so it is recorded without an event flood.
         """
         async with self._history_lock:
-            marker = self._history_marker
+            marker = self._account.history_marker
             if marker is not None:
                 new_entries = [e for e in history.entries if marker.is_new(e)]
                 if not new_entries:
@@ -262,9 +268,9 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                     )
                     for listener in tuple(self._transaction_listeners):
                         listener(entry)
-            self._history_marker = HistoryMarker.of(history.entries)
+            marker = self._account.history_marker = HistoryMarker.of(history.entries)
             # Saved right away: a restart must neither repeat nor miss an entry.
-            await self._history_store.async_save(self._history_marker.as_dict())
+            await self._history_store.async_save(marker.as_dict())
 
 
 def history_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
