@@ -7,7 +7,8 @@ coordinator must share a few things, or the reload lets transfers past the daily
 limit, or announces a history entry twice:
 
 * the lock that serialises the account's writes, and the ledger of what they sent;
-* how far the account's history was announced, and the lock around announcing it.
+* how far the account's history was announced, and the lock around announcing it;
+* the executions still running, whose monitors the unload cancelled.
 
 Like the request budgets and bearer caches (``clients.py``) these live in
 ``hass.data`` under a :class:`HassKey`: they outlive a reload of the entry but never
@@ -28,13 +29,16 @@ from homeassistant.util.hass_dict import HassKey
 from .const import DOMAIN
 
 if TYPE_CHECKING:
+    from .coordinator.coinsoftworks import RunningExecution
     from .coordinator.jsecoin import HistoryMarker
     from .transfers import TransferLedger
 
 
 @dataclass(slots=True)
 class AccountState:
-    """The shared part of one JSEcoin account's state."""
+    """The shared part of one account's state; each provider uses its own fields."""
+
+    # JSEcoin
 
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Created by the first transfer guard, which knows the entry's storage.
@@ -45,6 +49,9 @@ class AccountState:
     history_marker: HistoryMarker | None = None
     # Whether the marker was read from storage: only the first load of the entry does.
     history_loaded: bool = False
+    # coinsoftworks: executions followed until they end, by id; read from storage by
+    # the first load of the entry (None until then).
+    running_executions: dict[str, RunningExecution] | None = None
 
 
 ACCOUNT_STATES: HassKey[dict[str, AccountState]] = HassKey(f"{DOMAIN}_account_states")

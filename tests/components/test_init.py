@@ -102,7 +102,7 @@ async def test_removed_entry_leaves_nothing_on_disk(
 ) -> None:
     """Removing an entry deletes its stores and its repair issues."""
     entry_id = init_integration.entry_id
-    for suffix in ("history", "websites", "transfers"):
+    for suffix in ("history", "websites", "transfers", "executions"):
         hass_storage[f"{DOMAIN}.{entry_id}.{suffix}"] = {
             "version": 1,
             "minor_version": 1,
