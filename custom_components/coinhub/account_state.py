@@ -49,9 +49,10 @@ class AccountState:
     history_marker: HistoryMarker | None = None
     # Whether the marker was read from storage: only the first load of the entry does.
     history_loaded: bool = False
-    # coinsoftworks: executions followed until they end, by id; read from storage by
-    # the first load of the entry (None until then).
-    running_executions: dict[str, RunningExecution] | None = None
+    # coinsoftworks: executions followed until they end, by id.
+    running_executions: dict[str, RunningExecution] = field(default_factory=dict)
+    # Whether they were read from storage: only the first load of the entry does.
+    executions_loaded: bool = False
 
 
 ACCOUNT_STATES: HassKey[dict[str, AccountState]] = HassKey(f"{DOMAIN}_account_states")

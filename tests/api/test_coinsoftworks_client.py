@@ -396,6 +396,7 @@ async def test_refused_credentials_are_an_authentication_error(
     [
         "Unauthorized (check your account API Key or enable it through the settings)",
         "500 Unauthorized",
+        json.dumps("Unauthorized"),
         json.dumps({"error": {"message": "Unauthorized"}}),
     ],
 )

@@ -362,6 +362,27 @@ async def test_restart_neither_repeats_nor_misses(
     assert hass_storage[HISTORY_KEY]["data"]["newest"] == during.timestamp.isoformat()
 
 
+async def test_stored_marker_is_read_by_the_first_load(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """After Home Assistant starts, what storage says was announced is not repeated."""
+    entries = mock_jsecoin_client.history.return_value.entries
+    assert len(entries) >= 2
+    entry = jsecoin_config_entry()
+    key = f"{DOMAIN}.{entry.entry_id}.history"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": HistoryMarker.of(entries[:-1]).as_dict(),
+    }
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    await setup_entry(hass, entry)
+    assert [event.data["id"] for event in events] == [entries[-1].id]
+
+
 async def test_late_entry_with_an_older_timestamp(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

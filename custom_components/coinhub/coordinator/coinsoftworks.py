@@ -99,19 +99,13 @@ class CoinsoftworksCoordinator(CoinHubCoordinator[CoinsoftworksData]):
         self._last_started: str | None = None  # the execution the entities show
         self._executions_store = executions_store(hass, entry.entry_id)
         self._account = account_state(hass, self.account_id)
+        self._running = self._account.running_executions
 
     @classmethod
     @override
     def polling_interval(cls, entry: ConfigEntry) -> timedelta:
         """Poll every few minutes: a poll costs three requests."""
         return COINSOFTWORKS_INTERVAL
-
-    @property
-    def _running(self) -> dict[str, RunningExecution]:
-        """The account's executions still followed, by execution id."""
-        if self._account.running_executions is None:
-            self._account.running_executions = {}
-        return self._account.running_executions
 
     @override
     async def _async_setup(self) -> None:
@@ -121,9 +115,10 @@ class CoinsoftworksCoordinator(CoinHubCoordinator[CoinsoftworksData]):
         if (last := _stored_execution(stored.get("last"))) is not None:
             self._last_execution = last
             self._last_started = last.execution_id
-        if self._account.running_executions is None:
+        if not self._account.executions_loaded:
             # The first load since Home Assistant started: what storage says runs.
-            self._account.running_executions = _stored_running(stored.get("running"))
+            self._running.update(_stored_running(stored.get("running")))
+            self._account.executions_loaded = True
         for execution_id, running in self._running.items():
             self._follow(running, execution_id, {})
 
@@ -206,10 +201,10 @@ class CoinsoftworksCoordinator(CoinHubCoordinator[CoinsoftworksData]):
             latest["execution"] = execution
             self._set_last_execution(execution)
             if execution.finished:
-                if self._running.pop(execution_id, None) is not None:
-                    # Forgotten and announced in one step: a load after an unload
-                    # that cut this task short neither follows nor announces it again.
-                    self._announce_finished(running, execution)
+                # Forgotten and announced in one step: a load after an unload that
+                # cuts this task short neither follows nor announces it again.
+                self._running.pop(execution_id, None)
+                self._announce_finished(running, execution)
                 await self._async_save_executions()
                 return
         self._running.pop(execution_id, None)

@@ -448,20 +448,23 @@ class JSEcoinClient(ProviderClient):
             else decode_json_object(raw, parse_float=Decimal)
         )
         if body is not None and body.get("fail"):
-            raise self._refusal(call, body, status, secret)
+            refusal = self._refusal(body, status, secret)
+            if isinstance(refusal, RateLimitedError) and refusal.retry_after:
+                # A limit of this call alone: hold it, let the key's other calls go on.
+                self._budget.hold_call(call.name.strip("/"), refusal.retry_after)
+            raise refusal
         if body is not None and status == 200 and body.get("success") in {1, "1"}:
             return body
         raise self._unreadable(call, status)
 
     def _refusal(
-        self, call: Call, body: Mapping[str, Any], status: int, secret: str | None
+        self, body: Mapping[str, Any], status: int, secret: str | None
     ) -> CoinHubError:
         """Turn a ``fail`` answer into the exception its notification stands for."""
         notification = self._scrubbed(body.get("notification"), secret)
         if limit := _CALL_LIMIT.search(notification):
             # When the provider's window started is unknown: wait all of it.
             window = float(limit.group(1)) * 60
-            self._budget.hold_call(call.name.strip("/"), window)
             return RateLimitedError(f"JSEcoin: {notification}", retry_after=window)
         if locked := _LOCKED.search(notification):
             delay = locked.group(1)
