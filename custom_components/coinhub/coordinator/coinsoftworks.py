@@ -119,7 +119,7 @@ class CoinsoftworksCoordinator(CoinHubCoordinator[CoinsoftworksData]):
             # The first load since Home Assistant started: what storage says runs.
             self._running.update(_stored_running(stored.get("running")))
             self._account.executions_loaded = True
-        for execution_id, running in self._running.items():
+        for execution_id, running in list(self._running.items()):
             self._follow(running, execution_id, {})
 
     @override
