@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 import random
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from yarl import URL
 
 from .app import create_app
 from .context import SandboxContext
+from .live import live_context
 
 
 class RouteAccessLogger(AbstractAccessLogger):
@@ -51,11 +54,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--random-seed", type=int, default=0, help="seed of every random choice"
     )
+    parser.add_argument(
+        "--live",
+        type=float,
+        metavar="SECONDS",
+        help="move on its own every SECONDS: mining rewards, payments (for the demo)",
+    )
     args = parser.parse_args(argv)
     seed = json.loads(args.seed_file.read_text()) if args.seed_file else {}
     context = SandboxContext(seed=seed, rng=random.Random(args.random_seed))
+    app = create_app(context)
+    if args.live:
+        # What live mode does is worth seeing in the demo's terminal; requests are not.
+        logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("sandbox").setLevel(logging.INFO)
+        own_url = URL.build(scheme="http", host=args.host, port=args.port)
+        app.cleanup_ctx.append(
+            live_context(own_url, args.live, random.Random(args.random_seed))
+        )
     web.run_app(
-        create_app(context),
+        app,
         host=args.host,
         port=args.port,
         access_log_class=RouteAccessLogger,

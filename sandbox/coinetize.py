@@ -8,7 +8,10 @@ Behaviour (what the client and the tests rely on):
   parameters``, ``Unknown user``, ``Invalid auth token``, ``Invalid signature`` (uppercase
   hex HMAC-SHA256 keyed with the token over ``username + endpoint + timestamp``), then
   ``Invalid timestamp`` / ``Timestamp out of range`` (more than ``timestamp_tolerance``
-  seconds from the sandbox clock). A refused call changes nothing.
+  seconds from the sandbox clock). A refused call changes nothing. With the
+  ``auth_refusal`` setting ``"document"`` (seed or admin ``/settings``) every such refusal
+  is answered the document's way instead: HTTP 200 and ``Invalid login details`` for the
+  credentials (``Invalid timestamp`` and ``Timestamp out of range`` keep their words).
 * Accepted calls count against the account's rate limit (``rate_limit.requests`` per
   ``rate_limit.window`` seconds): beyond it HTTP 429, ``Retry-After`` and
   ``Rate limit exceeded, try again in N seconds``.
@@ -49,6 +52,9 @@ INVALID_TOKEN: Final = "Invalid auth token"  # noqa: S105 - a message, not a sec
 INVALID_SIGNATURE: Final = "Invalid signature"
 INVALID_TIMESTAMP: Final = "Invalid timestamp"
 TIMESTAMP_OUT_OF_RANGE: Final = "Timestamp out of range"
+# Wrong credentials answered in the document's error shape (HTTP 200).
+LOGIN_REFUSED: Final = "Invalid login details"
+AUTH_REFUSALS: Final = ("http_401", "document")
 # Beyond the account's rate limit (HTTP 429 with Retry-After).
 RATE_LIMITED: Final = "Rate limit exceeded, try again in {} seconds"
 # Business refusals (HTTP 200); {} are filled in.
@@ -175,6 +181,7 @@ class CoinetizeState:
         self.rate_window = float(rate_limit.get("window", DEFAULT_RATE_WINDOW))
         self.auto_verify = bool(seed.get("auto_verify", False))
         self.server_ip = str(seed.get("server_ip", DEFAULT_SERVER_IP))
+        self.auth_refusal = str(seed.get("auth_refusal", "http_401"))
         self.accounts: dict[str, Account] = {
             user["username"]: Account(user["username"], user["auth_token"])
             for user in seed.get("users", [])
@@ -188,6 +195,17 @@ class CoinetizeState:
     # Authentication and limits
 
     def authenticate(self, endpoint: str, params: Mapping[str, str]) -> Account:
+        """Return the signing account, or raise the refusal ``auth_refusal`` asks for."""
+        try:
+            return self._check_signature(endpoint, params)
+        except RefusalError as refusal:
+            if self.auth_refusal != "document":
+                raise
+            if refusal.message in {INVALID_TIMESTAMP, TIMESTAMP_OUT_OF_RANGE}:
+                raise RefusalError(refusal.message) from None
+            raise RefusalError(LOGIN_REFUSED) from None
+
+    def _check_signature(self, endpoint: str, params: Mapping[str, str]) -> Account:
         """Return the signing account, or raise the HTTP 401 refusal."""
         username = params.get("username", "")
         auth_token = params.get("auth_token", "")
@@ -501,6 +519,22 @@ def _admin_app(state: CoinetizeState) -> web.Application:
                 str(body.get("filename") or linked.link_verification_filename)
             )
         return web.json_response(linked.as_dict())
+
+    @routes.get("/settings")
+    async def show_settings(request: web.Request) -> web.Response:
+        return web.json_response({"auth_refusal": state.auth_refusal})
+
+    @routes.post("/settings")
+    async def change_settings(request: web.Request) -> web.Response:
+        """Choose how wrong credentials are answered: ``{"auth_refusal": …}``."""
+        body = await request.json()
+        refusal = body.get("auth_refusal") if isinstance(body, dict) else None
+        if refusal not in AUTH_REFUSALS:
+            raise web.HTTPBadRequest(
+                text=f"auth_refusal must be one of {AUTH_REFUSALS}"
+            )
+        state.auth_refusal = refusal
+        return web.json_response({"auth_refusal": state.auth_refusal})
 
     @routes.get("/users")
     async def list_users(request: web.Request) -> web.Response:

@@ -19,7 +19,10 @@ Behaviour (what the client and the tests rely on):
   unknown action is HTTP 404, a disabled one or missing/unknown parameters HTTP 400.
   ``GET /executions/{api_key}/{id}`` reports the execution: ``queued`` for
   ``queued_seconds``, ``running`` for the action's ``duration``, then the action's
-  ``outcome``, ``completed`` with a ``result`` or ``failed`` with a ``message``.
+  ``outcome``, ``completed`` with a ``result`` or ``failed`` with a ``message`` (an
+  action whose ``message`` is ``""`` fails without one). An action seeded or added with
+  ``"action_type": null`` is listed without ``action_type``; without the key it is an
+  ``"eWallet Action"``.
 * Every error body is ``{"message": …}`` with one of the texts below. Every answer's
   ``Date`` header comes from the sandbox clock.
 
@@ -98,7 +101,7 @@ class Action:
 
     action_id: str
     action_name: str
-    action_type: str
+    action_type: str | None  # None: the action is listed without a type
     action_status: str
     parameters: list[str] = field(default_factory=list)
     duration: float = 2.0
@@ -125,7 +128,9 @@ class Action:
         return cls(
             action_id=str(raw_id),
             action_name=str(data["action_name"]),
-            action_type=str(data.get("action_type", "eWallet Action")),
+            action_type=None
+            if (action_type := data.get("action_type", "eWallet Action")) is None
+            else str(action_type),
             action_status=str(data.get("action_status", "Enabled")),
             parameters=list(parameters),
             duration=float(data.get("duration", 2.0)),
@@ -144,10 +149,11 @@ class Action:
         """Return the action as ``/actions`` lists it (no ``parameters`` when none)."""
         answer: dict[str, Any] = {
             "action_name": self.action_name,
-            "action_type": self.action_type,
             "action_id": self.raw_id,
             "action_status": self.action_status,
         }
+        if self.action_type is not None:
+            answer["action_type"] = self.action_type
         if self.parameters:
             answer["parameters"] = list(self.parameters)
         return answer
@@ -415,7 +421,8 @@ class CoinsoftworksState:
             duration=action.duration,
             outcome=action.outcome,
             result=result,
-            message=action.message or ACTION_FAILED,
+            # An empty message: the provider fails the execution without a reason.
+            message=ACTION_FAILED if action.message is None else action.message,
         )
         return {"execution_id": execution_id, "status": "queued"}
 

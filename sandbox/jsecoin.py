@@ -22,7 +22,10 @@ and its public server code:
   ``LOCKED`` and moves nothing. Blocks last ``block_seconds`` of the sandbox clock.
 * Transfers add an entry to both histories (the sender's negative); exports hand out a
   single-use coin code; imports credit it once. Every transaction, and every mining
-  entry the admin API adds, lands in the current block's inputs.
+  reward the admin API credits, lands in the current block's inputs.
+* Whether a mining reward is also written into the account's history is not documented:
+  the seed's ``mining_in_history`` (default ``true``) and the admin route
+  ``POST /mining_in_history {"enabled": …}`` switch it, so clients can be tested both ways.
 
 Time comes only from ``context.clock`` and randomness only from ``context.rng``.
 """
@@ -188,6 +191,7 @@ class JSEcoinState:
         rate_limit = seed.get("rate_limit", {})
         self.rate_limit = int(rate_limit.get("requests", DEFAULT_RATE_LIMIT))
         self.rate_window = float(rate_limit.get("window", DEFAULT_RATE_WINDOW))
+        self.mining_in_history = bool(seed.get("mining_in_history", True))
         self.accounts: dict[int, Account] = {}
         self.coin_codes: dict[str, CoinCode] = {}
         self.block_inputs: dict[int, dict[str, dict[str, Any]]] = {}
@@ -468,7 +472,7 @@ class JSEcoinState:
         return {"success": 1, "history": dict(account.history) or None}
 
     def mine(self, account: Account, value: Decimal, ts: int | None = None) -> str:
-        """Credit a mining reward: a history entry and a block input."""
+        """Credit a mining reward: a block input, and a history entry when switched on."""
         ts = self.clock.now_ms() if ts is None else ts
         value = _rounded(value)
         tid = self._push_id(ts)
@@ -479,7 +483,8 @@ class JSEcoinState:
             "value": _number(value),
         }
         self._land(tid, entry, ts)
-        account.history[tid] = dict(entry)
+        if self.mining_in_history:
+            account.history[tid] = dict(entry)
         account.balance += value
         return tid
 
@@ -743,6 +748,15 @@ def _admin_app(state: JSEcoinState) -> web.Application:
         account = _account_or_404(state, request)
         account.locked_until_block = 0
         return web.json_response(account.as_dict())
+
+    @routes.post("/mining_in_history")
+    async def set_mining_in_history(request: web.Request) -> web.Response:
+        """Switch ``{"enabled": bool}`` whether mining rewards enter the history."""
+        enabled = (await json_object(request)).get("enabled")
+        if not isinstance(enabled, bool):
+            raise web.HTTPBadRequest(text="enabled must be true or false")
+        state.mining_in_history = enabled
+        return web.json_response({"mining_in_history": enabled})
 
     @routes.get("/blocks")
     async def chain(request: web.Request) -> web.Response:

@@ -21,6 +21,12 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/coinhub."""
 
 
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """A configuration directory per test: setup installs blueprints into it."""
+    return hass_tmp_config_dir
+
+
 @dataclass
 class Sandbox:
     """A running sandbox: its base URL and its state, for assertions and time travel."""

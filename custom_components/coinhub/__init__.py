@@ -9,6 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .account_state import forget_account_state
 from .assist import async_register_sentences
+from .blueprints import async_install_blueprints
 from .const import DOMAIN
 from .coordinator import CoinHubConfigEntry, async_remove_entry_data
 from .providers import provider_of
@@ -21,9 +22,10 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.EVENT, Platform.S
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the CoinHub actions and Assist sentences once, whatever entries exist."""
+    """Register the actions and Assist sentences, install the blueprints; once."""
     async_setup_services(hass)
     async_register_sentences(hass)
+    await async_install_blueprints(hass)
     return True
 
 

@@ -53,9 +53,15 @@ MANUFACTURERS: Final[dict[Provider, str]] = {
     Provider.COINSOFTWORKS: "coinsoftworks",
 }
 
+# coinsoftworks options: wallet actions may move value, so they are off until allowed.
+CONF_ALLOW_WALLET_ACTIONS: Final = "allow_wallet_actions"
+DEFAULT_ALLOW_WALLET_ACTIONS: Final = False
+
 # Events
 EVENT_TRANSACTION: Final = "coinhub_transaction"
 EVENT_ACTION_FINISHED: Final = "coinhub_action_finished"
+EVENT_INCOME: Final = "coinhub_income"
+EVENT_WEBSITE_VERIFIED: Final = "coinhub_website_verified"
 
 # Action (service) fields shared by every action
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"

@@ -53,11 +53,16 @@ class Collection[CoordinatorT: CoinHubCoordinator[Any], ItemT]:
 
 
 def _runnable_actions(coordinator: CoinsoftworksCoordinator) -> Mapping[str, Action]:
-    """Return the actions a button can run: enabled, without parameters."""
+    """Return the actions a button can run: enabled, without parameters, no wallet.
+
+    A wallet action never gets a button, whatever the options say: anyone who sees a
+    button can press it, also by accident on a dashboard. It runs only through
+    ``coinhub.execute_action``, once the entry's options allow it.
+    """
     return {
         action.action_id: action
         for action in coordinator.data.actions
-        if action.enabled and not action.takes_parameters
+        if action.enabled and not action.takes_parameters and not action.wallet
     }
 
 

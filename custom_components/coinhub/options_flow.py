@@ -1,4 +1,8 @@
-"""Options of a JSEcoin account: tracked lookups and the limits of value-moving actions."""
+"""Options flows of CoinHub accounts.
+
+JSEcoin: tracked lookups and the limits of value-moving actions. coinsoftworks: whether
+wallet actions may run.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,11 @@ from collections.abc import Mapping
 import math
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.config_entries import (
+    ConfigFlowResult,
+    OptionsFlow,
+    OptionsFlowWithReload,
+)
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -21,10 +29,12 @@ from .api.exceptions import InvalidInputError, ProviderRefusedError
 from .clients import jsecoin_client
 from .const import (
     CONF_ALLOW_TRANSFERS,
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_DAILY_TRANSFER_LIMIT,
     CONF_LOOKUPS,
     CONF_MAX_TRANSFER_AMOUNT,
     DEFAULT_ALLOW_TRANSFERS,
+    DEFAULT_ALLOW_WALLET_ACTIONS,
     DEFAULT_DAILY_TRANSFER_LIMIT,
     DEFAULT_MAX_TRANSFER_AMOUNT,
 )
@@ -123,3 +133,40 @@ def _limit_errors(options: Mapping[str, Any]) -> dict[str, str]:
     ):
         errors[CONF_MAX_TRANSFER_AMOUNT] = "max_above_daily"
     return errors
+
+
+COINSOFTWORKS_OPTIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(
+            CONF_ALLOW_WALLET_ACTIONS, default=DEFAULT_ALLOW_WALLET_ACTIONS
+        ): BooleanSelector(),
+    }
+)
+
+
+class CoinsoftworksOptionsFlow(OptionsFlow):
+    """Choose whether ``coinhub.execute_action`` may run wallet actions.
+
+    The option is read at each call, so saving needs no reload.
+    """
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the coinsoftworks options (a step of their own, titled for them)."""
+        return await self.async_step_coinsoftworks(user_input)
+
+    async def async_step_coinsoftworks(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Save whether wallet actions may run."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={**self.config_entry.options, **user_input}
+            )
+        return self.async_show_form(
+            step_id="coinsoftworks",
+            data_schema=self.add_suggested_values_to_schema(
+                COINSOFTWORKS_OPTIONS_SCHEMA, self.config_entry.options
+            ),
+        )

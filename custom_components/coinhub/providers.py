@@ -21,6 +21,7 @@ from .coinetize_options_flow import CoinetizeOptionsFlow
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_ALLOW_TRANSFERS,
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_AUTH_TOKEN,
     CONF_DAILY_TRANSFER_LIMIT,
     CONF_LOOKUPS,
@@ -28,6 +29,7 @@ from .const import (
     CONF_PROVIDER,
     CONF_WEBSITES,
     DEFAULT_ALLOW_TRANSFERS,
+    DEFAULT_ALLOW_WALLET_ACTIONS,
     DEFAULT_DAILY_TRANSFER_LIMIT,
     DEFAULT_MAX_TRANSFER_AMOUNT,
     DOMAIN,
@@ -40,7 +42,7 @@ from .coordinator import (
     CoinsoftworksCoordinator,
     JSEcoinCoordinator,
 )
-from .options_flow import JSEcoinOptionsFlow
+from .options_flow import CoinsoftworksOptionsFlow, JSEcoinOptionsFlow
 
 # Without a user id in its history, a JSEcoin account is only known by its key.
 JSECOIN_KEY_ID_PREFIX: Final = "jsecoin_key_"
@@ -171,6 +173,8 @@ PROVIDERS: Final[Mapping[Provider, ProviderSpec]] = {
         secrets=frozenset({CONF_API_KEY, CONF_ACCESS_TOKEN}),
         validate=_validate_coinsoftworks,
         prefixes={CONF_ACCESS_TOKEN: "1_"},
+        initial_options={CONF_ALLOW_WALLET_ACTIONS: DEFAULT_ALLOW_WALLET_ACTIONS},
+        options_flow=CoinsoftworksOptionsFlow,
     ),
 }
 

@@ -45,6 +45,9 @@ from .entity import (
 # Read-only: the coordinator fetches for every entity at once.
 PARALLEL_UPDATES = 0
 
+# The "message" of a failed execution the provider gave no reason for.
+FAILED_WITHOUT_REASON: Final = "no_reason_given"
+
 # JSE amounts go down to 0.000001; four decimals show mining rewards without noise.
 JSE_DISPLAY_PRECISION: Final = 4
 
@@ -57,6 +60,7 @@ class CoinHubSensorEntityDescription[CoordinatorT: CoinHubCoordinator[Any], Sour
 
     value_fn: Callable[[SourceT], StateType | Decimal | datetime]
     attr_fn: Callable[[SourceT], dict[str, Any]] | None = None
+    last_reset_fn: Callable[[SourceT], datetime] | None = None
 
 
 # What each sensor reads: an account's data, or one item of a collection.
@@ -82,7 +86,12 @@ def _enabled_paths(website: WebsiteState) -> dict[str, Any]:
 
 
 def _enabled_actions(data: CoinsoftworksData) -> dict[str, Any]:
-    return {"actions": [a.action_name for a in data.actions if a.enabled]}
+    enabled = [action for action in data.actions if action.enabled]
+    return {
+        "actions": [action.action_name for action in enabled],
+        # Guarded: they run only through coinhub.execute_action, when the options allow.
+        "wallet_actions": [action.action_name for action in enabled if action.wallet],
+    }
 
 
 def _last_action_status(data: CoinsoftworksData) -> str | None:
@@ -95,10 +104,16 @@ def _last_action(data: CoinsoftworksData) -> dict[str, Any]:
     if execution is None:
         return {}
     names = {action.action_id: action.action_name for action in data.actions}
+    message = execution.message
+    if execution.status is ExecutionStatus.FAILED and message is None:
+        # CoinHub's own words: a key the state attribute's translations name.
+        message = FAILED_WITHOUT_REASON
     return {
         "action_id": execution.action_id,
         "action": names.get(execution.action_id or ""),
         "execution_id": execution.execution_id,
+        # Why a failed execution failed: the provider's words when it gave any.
+        "message": message,
     }
 
 
@@ -120,15 +135,27 @@ SENSORS: Final[dict[Provider, tuple[CoinHubSensorEntityDescription[Any, Any], ..
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             value_fn=lambda balance: balance,
         ),
-        # PLACEHOLDER until the income sensors land (translation key and unique id
-        # are theirs): what Assist's "how much did I mine today" reads.
+        # Income resets at local midnight. TOTAL with last_reset, not TOTAL_INCREASING:
+        # the first poll of a day may already hold income (polls are a minute or more
+        # apart), so the new day's first value can exceed yesterday's last; only an
+        # explicit reset lets long-term statistics count all of it. Assist answers
+        # "how much did I mine today" from it.
         JSEcoinSensor(
             key="income_today",
             translation_key="income_today",
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=JSE_DISPLAY_PRECISION,
             exposed_to_assist=True,
-            value_fn=lambda data: data.income_today,
+            value_fn=lambda data: data.income.today,
+            last_reset_fn=lambda data: data.income.last_reset,
+        ),
+        # A rolling window rises and falls: a measurement, never summed.
+        JSEcoinSensor(
+            key="income_last_7_days",
+            translation_key="income_last_7_days",
+            state_class=SensorStateClass.MEASUREMENT,
+            suggested_display_precision=JSE_DISPLAY_PRECISION,
+            value_fn=lambda data: data.income.last_days,
         ),
         JSEcoinSensor(
             key="block_id",
@@ -218,6 +245,14 @@ class CoinHubSensorEntity(CoinHubEntity[CoinHubCoordinator[Any]], SensorEntity):
     def native_value(self) -> StateType | Decimal | datetime:
         """Return the sensor's value."""
         return self.entity_description.value_fn(self.source)
+
+    @property
+    @override
+    def last_reset(self) -> datetime | None:
+        """Return when a sensor that resets (income today) last did."""
+        if (last_reset_fn := self.entity_description.last_reset_fn) is None:
+            return None
+        return last_reset_fn(self.source)
 
     @property
     @override

@@ -12,6 +12,10 @@ A transfer or an export moves value out of the account, so it passes a guard fir
 * when the answer is lost the account history decides: the value moved (confirmed from
   history), it did not (after a short re-check), or — only when the history cannot be
   read — the outcome stays unknown and the user is told to check before retrying.
+
+A coin code import brings value in: it needs no opt-in and no limit, but it shares the
+account's lock, and a lost answer is settled from the history the same way — the
+history's ``import`` entries name their coin code, compared in memory as a digest.
 """
 
 from __future__ import annotations
@@ -73,6 +77,14 @@ class Movement(StrEnum):
 
     TRANSFER = COMMAND_TRANSFER
     EXPORT = COMMAND_EXPORT
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What a coin code import credited, and whether the history had to tell."""
+
+    value: Decimal
+    confirmed_from_history: bool
 
 
 class LedgerRecord(TypedDict):
@@ -287,6 +299,43 @@ class TransferGuard:
                 translation_placeholders={"amount": _text(amount)},
             )
         return result
+
+    async def async_import(self, coin_code: str) -> Imported:
+        """Credit a coin code's value at most once; settle a lost answer from history.
+
+        The code is compared with the history's import entries in memory (as a
+        digest) and is neither kept nor logged.
+        """
+        coordinator = self._coordinator
+        async with self.lock:
+            started = dt_util.utcnow()
+            try:
+                result = await coordinator.client.import_coins(coin_code)
+            except OutcomeUnknownError:
+                found: list[HistoryEntry] = []
+
+                def is_this_import(entry: HistoryEntry) -> bool:
+                    matched = entry.imports_coin_code(coin_code)
+                    if matched:
+                        found.append(entry)
+                    return matched
+
+                confirmed = await self._async_reconcile(started, is_this_import)
+                LOGGER.warning(
+                    "The answer to a JSEcoin import was lost; %s", RECONCILED[confirmed]
+                )
+                if not confirmed:
+                    raise HomeAssistantError(
+                        translation_domain=DOMAIN,
+                        translation_key="import_outcome_unknown"
+                        if confirmed is None
+                        else "import_not_made",
+                    ) from None
+                imported = Imported(found[0].value, confirmed_from_history=True)
+            else:
+                imported = Imported(result.value, confirmed_from_history=False)
+        await coordinator.async_request_refresh()
+        return imported
 
     async def _async_move[T](
         self,

@@ -323,3 +323,31 @@ def test_expiration_with_a_zone_is_converted() -> None:
     )
     assert token.expiration == datetime(2030, 1, 1, 19, tzinfo=eastern)
     assert token.expiration.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("action_type", "wallet"),
+    [
+        ("eWallet Action", True),
+        ("ewallet action", True),
+        ("Cold WALLET sweep", True),
+        ("eMining Action", False),
+        (" emining   ACTION ", False),
+        ("eBridge Action", True),  # never seen: guarded
+        ("", True),
+        (None, True),
+        (42, True),
+    ],
+)
+def test_wallet_actions_are_named_by_their_type_or_unknown(
+    action_type: Any, wallet: bool
+) -> None:
+    body = {"action_id": 1, "action_name": "n", "action_status": "Enabled"}
+    if action_type is not None:
+        body["action_type"] = action_type
+
+    action = Action.from_api(body)
+
+    assert action.wallet is wallet
+    if not isinstance(action_type, str) or not action_type.strip():
+        assert action.action_type is None

@@ -292,3 +292,24 @@ def test_bodies_are_json_whatever_they_claim() -> None:
     assert decode_json_object(b"<html>Bad gateway</html>") is None
     assert decode_json_object(b"[1, 2]") is None
     assert decode_json_object(b"\xff\xfe") is None
+
+
+def test_history_recognises_an_imported_coin_code_without_holding_it() -> None:
+    body = load("history_document")
+    code = next(
+        entry["coinCode"]
+        for entry in body["history"].values()
+        if entry.get("command") == "import"
+    )
+    history = History.from_api(body)
+    imported = next(entry for entry in history.entries if entry.command == "import")
+
+    assert imported.imports_coin_code(code)
+    assert not imported.imports_coin_code(code + "0")
+    assert not any(
+        entry.imports_coin_code(code)
+        for entry in history.entries
+        if entry is not imported
+    )
+    for text in (repr(history), repr(imported), str(dataclasses.asdict(imported))):
+        assert code not in text

@@ -104,9 +104,12 @@ def coinetize_entry(
 
 
 def coinsoftworks_entry(
-    sandbox: Sandbox, account: dict[str, Any] = JOHN
+    sandbox: Sandbox,
+    account: dict[str, Any] = JOHN,
+    *,
+    options: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
-    """Return an entry of a seeded coinsoftworks account."""
+    """Return an entry of a seeded coinsoftworks account; no options unless given."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"coinsoftworks {account['username']}",
@@ -117,4 +120,35 @@ def coinsoftworks_entry(
             CONF_ACCESS_TOKEN: account["access_token"],
             CONF_BASE_URL: sandbox.base_url("coinsoftworks"),
         },
+        options=options,
     )
+
+
+def jsecoin_seed_with_history(days: int) -> dict[str, Any]:
+    """Return the JSEcoin seed with ``days`` of past transfers between Alice and Bob.
+
+    Each day Bob sends Alice 2 JSE (at noon-ish, ``days`` to 1 days ago) and Alice
+    sends Bob 1 JSE an hour later; the seeded balances stay as they are.
+    """
+    jsecoin = seed("jsecoin")
+    accounts = {account["name"]: account for account in jsecoin["accounts"]}
+    for day in range(days, 0, -1):
+        accounts["bob"]["history"].append(
+            {
+                "command": "transfer",
+                "to": "alice",
+                "value": "2",
+                "reference": f"day-{day}",
+                "seconds_ago": day * 86400,
+            }
+        )
+        accounts["alice"]["history"].append(
+            {
+                "command": "transfer",
+                "to": "bob",
+                "value": "1",
+                "reference": f"back-{day}",
+                "seconds_ago": day * 86400 - 3600,
+            }
+        )
+    return jsecoin

@@ -123,12 +123,15 @@ async def test_buttons_follow_the_actions(
     """A new runnable action gets a button; a vanished one becomes unavailable."""
     actions = mock_coinsoftworks_client.actions.return_value
     mock_coinsoftworks_client.actions.return_value = (
-        *[a for a in actions if a.action_id != "17"],
-        Action("77", "Rebalance wallet", "eWallet Action", "Enabled"),
+        *[a for a in actions if a.action_id != "12"],
+        Action("77", "Restart rigs", "eMining Action", "Enabled"),
+        Action("78", "Rebalance wallet", "eWallet Action", "Enabled"),
     )
     freezer.tick(COINSOFTWORKS_INTERVAL)
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert hass.states.get("button.coinsoftworks_johncb5496_rebalance_wallet")
-    swap = hass.states.get("button.coinsoftworks_johncb5496_swap_eth_to_btc")
-    assert swap.state == STATE_UNAVAILABLE
+    assert hass.states.get("button.coinsoftworks_johncb5496_restart_rigs")
+    # A new wallet action gets no button.
+    assert hass.states.get("button.coinsoftworks_johncb5496_rebalance_wallet") is None
+    claim = hass.states.get(CLAIM_BUTTON)
+    assert claim.state == STATE_UNAVAILABLE

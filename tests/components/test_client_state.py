@@ -9,6 +9,7 @@ with another instance in the same process.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -90,7 +91,7 @@ async def test_a_reload_keeps_the_request_budget(
 
 
 async def test_each_home_assistant_starts_with_a_full_budget(
-    hass: HomeAssistant, sandbox: Sandbox
+    hass: HomeAssistant, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """A second instance in the same process does not inherit the first's budget."""
     await setup_entry(hass, jsecoin_entry(sandbox, ALICE))
@@ -99,7 +100,8 @@ async def test_each_home_assistant_starts_with_a_full_budget(
     assert spent_by_first > 0
     assert first.remaining == RATE_LIMIT_REQUESTS - spent_by_first
 
-    async with async_test_home_assistant() as other:
+    # A configuration directory of its own: setup installs blueprints into it.
+    async with async_test_home_assistant(config_dir=str(tmp_path / "other")) as other:
         other.data.pop(loader.DATA_CUSTOM_COMPONENTS)  # as for the first instance
         assert CLIENT_STATE not in other.data
         await setup_entry(other, jsecoin_entry(sandbox, ALICE))

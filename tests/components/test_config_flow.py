@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from hashlib import sha256
 import json
 from pathlib import Path
@@ -31,6 +31,7 @@ from custom_components.coinhub.const import (
     CONF_ACCESS_TOKEN,
     CONF_ADVANCED,
     CONF_ALLOW_TRANSFERS,
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_AUTH_TOKEN,
     CONF_BASE_URL,
     CONF_DAILY_TRANSFER_LIMIT,
@@ -43,6 +44,7 @@ from custom_components.coinhub.const import (
     MANUFACTURERS,
     Provider,
 )
+from custom_components.coinhub.providers import PROVIDERS
 
 JSECOIN_KEY = "jse-key-7f3a9c0e5b21d864"
 JSECOIN_USER_ID = 4242
@@ -135,7 +137,7 @@ CASES = {
         unique_id="coinsoftworks_automator",
         title="coinsoftworks Automator",
         extra_data={},
-        options={},
+        options={CONF_ALLOW_WALLET_ACTIONS: False},
     ),
 }
 ALL_CASES = pytest.mark.parametrize(
@@ -843,14 +845,19 @@ async def test_reconfigure_invalid_base_url(
 
 
 @ALL_CASES
-def test_options_flow_only_for_jsecoin_and_coinetize(case: ProviderCase) -> None:
-    """JSEcoin and Coinetize accounts have options."""
+def test_options_flow_for_every_provider(case: ProviderCase) -> None:
+    """Every provider's accounts have options: each its own flow."""
     entry = mock_entry(case)
-    has_options = case.provider in {Provider.JSECOIN, Provider.COINETIZE}
-    assert CoinHubConfigFlow.async_supports_options_flow(entry) is has_options
-    if has_options:
-        assert CoinHubConfigFlow.async_get_options_flow(entry) is not None
-    else:
+    assert CoinHubConfigFlow.async_supports_options_flow(entry)
+    assert CoinHubConfigFlow.async_get_options_flow(entry) is not None
+
+
+def test_no_options_flow_for_a_provider_without_options() -> None:
+    """A provider whose spec has no options flow offers none."""
+    entry = mock_entry(CASES[Provider.COINETIZE])
+    spec = replace(PROVIDERS[Provider.COINETIZE], options_flow=None)
+    with patch.dict(PROVIDERS, {Provider.COINETIZE: spec}):
+        assert not CoinHubConfigFlow.async_supports_options_flow(entry)
         with pytest.raises(UnknownHandler):
             CoinHubConfigFlow.async_get_options_flow(entry)
 

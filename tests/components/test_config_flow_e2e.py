@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+import json
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -239,13 +240,23 @@ async def test_coinetize(hass: HomeAssistant, sandbox: Sandbox) -> None:
     ],
     ids=["wrong_token", "unknown_user"],
 )
+@pytest.mark.parametrize("auth_refusal", ["http_401", "document"])
 async def test_coinetize_invalid_auth(
-    hass: HomeAssistant, sandbox: Sandbox, credentials: dict[str, str]
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    credentials: dict[str, str],
+    auth_refusal: str,
 ) -> None:
-    """Refused credentials are reported, and the right ones then pass."""
+    """Refused credentials are reported, and the right ones then pass.
+
+    Both ways a refusal may come: HTTP 401, or the document's error shape (HTTP 200,
+    ``{"status": "error", "message": "Invalid login details"}``).
+    """
+    await sandbox.admin("POST", "/coinetize/settings", {"auth_refusal": auth_refusal})
     result = await add_account(hass, sandbox, Provider.COINETIZE, credentials)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth"}
+    assert not hass.config_entries.async_entries(DOMAIN)
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -256,6 +267,56 @@ async def test_coinetize_invalid_auth(
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Invalid login details", "invalid_auth"),
+        ("User account suspended", "invalid_auth"),
+        ("Token expired", "invalid_auth"),
+        ("Authentication required", "invalid_auth"),
+        ("Bad signature", "invalid_auth"),
+        ("Unknown subdomain: _coinhub_credentials_check", None),
+        ("Website not found", None),
+        ("Service temporarily unavailable", "unknown"),
+        ("Maintenance until 10:00", "unknown"),
+    ],
+)
+async def test_coinetize_credentials_check_reads_the_refusal(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    message: str,
+    expected: str | None,
+) -> None:
+    """Only a refusal about the probed subdomain accepts the credentials.
+
+    One speaking of the login, user, token, signature or authentication refuses them;
+    anything else is "unknown", its words in the log without the token, and no entry.
+    """
+    token = COINETIZE_USER["auth_token"]
+    body = json.dumps({"status": "error", "message": f"{message} ({token})"})
+    sandbox.context.faults.add(
+        FaultRule(kind="status", provider="coinetize", status=200, body=body)
+    )
+    result = await add_account(
+        hass,
+        sandbox,
+        Provider.COINETIZE,
+        {CONF_USERNAME: COINETIZE_USER["username"], CONF_AUTH_TOKEN: token},
+    )
+
+    if expected is None:
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        return
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": expected}
+    assert not hass.config_entries.async_entries(DOMAIN)
+    if expected == "unknown":
+        assert message in caplog.text  # the provider's words, for the user to read
+    assert token not in caplog.text
 
 
 async def test_coinetize_reauth(

@@ -24,6 +24,7 @@ from tests.components.conftest import (
 
 
 @pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.freeze_time("2026-11-30 12:00:00+00:00")  # income resets at local midnight
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,

@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.const import (
     CONF_ALLOW_TRANSFERS,
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_DAILY_TRANSFER_LIMIT,
     CONF_MAX_TRANSFER_AMOUNT,
     CONF_WEBSITES,
@@ -269,7 +270,7 @@ async def test_coin_code_exported_then_imported(
     assert await balance(sandbox, "alice") == Decimal("245.25")
 
     imported = await call_action(hass, "import_coins", bob, coin_code=coin_code)
-    assert imported == {"value": 5.25}
+    assert imported == {"value": 5.25, "confirmed_from_history": False}
     assert await balance(sandbox, "bob") == Decimal("15.25")
 
     next_block(sandbox)
@@ -323,8 +324,10 @@ def fast_execution_monitor() -> Generator[None]:
 
 @pytest.fixture
 async def john(hass: HomeAssistant, sandbox: Sandbox) -> MockConfigEntry:
-    """John's coinsoftworks account."""
-    return await setup_entry(hass, coinsoftworks_entry(sandbox))
+    """John's coinsoftworks account, wallet actions allowed."""
+    return await setup_entry(
+        hass, coinsoftworks_entry(sandbox, options={CONF_ALLOW_WALLET_ACTIONS: True})
+    )
 
 
 async def finished_events(

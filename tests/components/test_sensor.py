@@ -28,6 +28,7 @@ def only_sensor_platform() -> Generator[None]:
 
 @pytest.mark.parametrize("provider", list(Provider))
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.freeze_time("2026-11-30 12:00:00+00:00")  # income resets at local midnight
 async def test_entities(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,

@@ -69,6 +69,7 @@ from custom_components.coinhub.api.jsecoin import (
 from custom_components.coinhub.const import (
     CONF_ACCESS_TOKEN,
     CONF_ALLOW_TRANSFERS,
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_AUTH_TOKEN,
     CONF_BASE_URL,
     CONF_DAILY_TRANSFER_LIMIT,
@@ -266,6 +267,8 @@ def coinsoftworks_entry() -> MockConfigEntry:
             CONF_ACCESS_TOKEN: CSW_ACCESS_TOKEN,
             CONF_BASE_URL: "https://coinsoftworks.invalid/_functions",
         },
+        # Wallet actions allowed: these tests run Send BTC to check its parameters.
+        options={CONF_ALLOW_WALLET_ACTIONS: True},
     )
 
 
@@ -985,7 +988,7 @@ async def test_import_coins(
     )
     await hass.async_block_till_done()
     response = await call_action(hass, "import_coins", jse_entry, coin_code=COIN_CODE)
-    assert response == {"value": 5.0}
+    assert response == {"value": 5.0, "confirmed_from_history": False}
     jsecoin_client.import_coins.assert_awaited_once_with(COIN_CODE)
 
 
@@ -1033,7 +1036,8 @@ async def test_get_block(
             "rate_limited",
         ),
         (CannotConnectError("down"), HomeAssistantError, "cannot_connect"),
-        (OutcomeUnknownError("lost"), HomeAssistantError, "outcome_unknown"),
+        # A lost answer is settled from the history, which shows no such import.
+        (OutcomeUnknownError("lost"), HomeAssistantError, "import_not_made"),
         (CoinHubError("odd"), HomeAssistantError, "provider_error"),
         (
             InvalidInputError("coin_code", "bad"),

@@ -18,6 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.coinhub.const import (
+    CONF_ALLOW_WALLET_ACTIONS,
     CONF_PROVIDER,
     DOMAIN,
 )
@@ -133,7 +134,10 @@ class Accounts:
             # Transfers allowed, so only the input can refuse.
             jsecoin_entry(self.sandbox, ALICE, options=transfers_allowed()),
             coinetize_entry(self.sandbox),
-            coinsoftworks_entry(self.sandbox),
+            # Wallet actions allowed, so Send BTC reaches its parameter checks.
+            coinsoftworks_entry(
+                self.sandbox, options={CONF_ALLOW_WALLET_ACTIONS: True}
+            ),
         ):
             await setup_entry(self.hass, entry)
             self.entries[entry.data[CONF_PROVIDER]] = entry

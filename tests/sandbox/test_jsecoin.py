@@ -226,6 +226,34 @@ async def test_mining_grows_history_balance_and_block(api: Api) -> None:
     await api.admin_post("accounts/bob/mine", [1], status=400)
 
 
+async def test_mining_kept_out_of_the_history_when_switched_off(api: Api) -> None:
+    switched = await api.admin_post("mining_in_history", {"enabled": False})
+    assert switched == {"mining_in_history": False}
+    mined = await api.admin_post("accounts/bob/mine", {"value": "0.5"})
+    assert mined["balance"] == "10.5"
+    status, body = await api.get("history/auth/", header_key=BOB_KEY)
+    assert status == 200
+    assert [e["command"] for e in body["history"].values()] == ["transfer"]  # seeded
+    block_id = int(
+        (await api.get("currentblockid/auth/", header_key=BOB_KEY))[1]["blockID"]
+    )
+    block = (await api.get(f"getblock/{block_id}/auth/", header_key=BOB_KEY))[1][
+        "block"
+    ]
+    assert block["input"][mined["tid"]]["command"] == "mining"  # the block has it
+    await api.admin_post("mining_in_history", {"enabled": "no"}, status=400)
+
+
+async def test_mining_in_history_from_the_seed() -> None:
+    seed = json.loads(json.dumps(SEED))
+    seed["mining_in_history"] = False
+    state = provider.JSEcoinState(SandboxContext(seed={"jsecoin": seed}))
+    carol = state.find("carol")
+    assert carol is not None
+    assert carol.history == {}  # her seeded mining reward went to a block only
+    assert state.block_inputs
+
+
 async def test_current_block_id_is_a_string_and_advances(api: Api) -> None:
     status, body = await api.get("currentblockid/auth/", header_key=CAROL_KEY)
     assert (status, body) == (

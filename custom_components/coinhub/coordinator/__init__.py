@@ -6,6 +6,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from ..const import DOMAIN
+from ..income import income_store
 from .base import (
     ISSUE_NO_READ_ACCESS,
     ISSUE_RATE_LIMITED,
@@ -63,9 +64,14 @@ __all__ = [
 
 
 async def async_remove_entry_data(hass: HomeAssistant, entry_id: str) -> None:
-    """Forget what a removed entry left behind: stores on disk and repair issues."""
+    """Forget what a removed entry left behind: stores on disk and repair issues.
+
+    Its long-term statistics stay: they are the user's history, and the recorder's
+    statistics page removes them on request.
+    """
     await history_store(hass, entry_id).async_remove()
     await websites_journal(hass, entry_id).async_remove()
     await executions_store(hass, entry_id).async_remove()
+    await income_store(hass, entry_id).async_remove()
     for issue in (ISSUE_NO_READ_ACCESS, ISSUE_RATE_LIMITED):
         ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry_id))

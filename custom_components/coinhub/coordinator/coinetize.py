@@ -23,7 +23,14 @@ from homeassistant.helpers.storage import Store
 from ..api.coinetize import CoinetizeClient, LinkMethod, Review, TimestampRefusedError
 from ..api.exceptions import ProviderRefusedError
 from ..clients import coinetize_client
-from ..const import CONF_WEBSITES, DOMAIN, MANUFACTURERS, Provider
+from ..const import (
+    ATTR_CONFIG_ENTRY_ID,
+    CONF_WEBSITES,
+    DOMAIN,
+    EVENT_WEBSITE_VERIFIED,
+    MANUFACTURERS,
+    Provider,
+)
 from .base import CoinHubConfigEntry, CoinHubCoordinator
 
 # Coinetize: one request per proxy or redirect website; links change rarely.
@@ -213,6 +220,11 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
                 state := await self._async_followed_state(subdomain)
             ):
                 websites[subdomain] = state
+        if self.data is not None:
+            for subdomain, website in websites.items():
+                before = self.data.websites.get(subdomain)
+                if website.verified and before is not None and not before.verified:
+                    self._announce_verified(website)
         return CoinetizeData(websites=websites)
 
     async def _async_website_state(
@@ -308,6 +320,8 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
         if state is None and subdomain in websites:
             state = WebsiteState.stored(subdomain, websites[subdomain])
         if state is not None:
+            if not state.verified:
+                self._announce_verified(state)
             self.async_publish(
                 CoinetizeData(
                     websites={
@@ -358,6 +372,21 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
             (DOMAIN, self.website_device_id(subdomain)), self.config_entry.entry_id
         ):
             registry.async_remove_device(device.id)
+
+    def _announce_verified(self, website: WebsiteState) -> None:
+        """Tell automations a website became verified: the ``verified`` trigger.
+
+        Fired only where the coordinator learns it (the verify action, or a poll
+        that finds a website verified that was not before), so never twice.
+        """
+        self.hass.bus.async_fire(
+            EVENT_WEBSITE_VERIFIED,
+            {
+                ATTR_CONFIG_ENTRY_ID: self.config_entry.entry_id,
+                "subdomain": website.subdomain,
+                "website": website.website,
+            },
+        )
 
     def _store_websites(self, websites: Mapping[str, Any]) -> None:
         # The update listener follows option changes only: this just saves.

@@ -12,7 +12,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-from homeassistant.util.dt import start_of_local_day
 
 from ..account_state import account_state
 from ..api.jsecoin import (
@@ -30,6 +29,8 @@ from ..const import (
     EVENT_TRANSACTION,
     Provider,
 )
+from ..income import IncomeFigures, IncomeTracker
+from ..statistics import AccountStatistics
 from ..transfers import TransferGuard
 from .base import CoinHubConfigEntry, CoinHubCoordinator
 
@@ -59,10 +60,7 @@ class JSEcoinData:
     lookups: dict[str, Decimal]
     block_id: int | None
     last_transaction: HistoryEntry | None
-    # PLACEHOLDER until the income sensors land: the mining entries the history lists
-    # since local midnight. The real income_today (balance change minus the history's
-    # net) replaces this; Assist and the LLM tools read the sensor, not this field.
-    income_today: Decimal | None = None
+    income: IncomeFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +159,11 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self._history_read_at: datetime | None = None
         self._block_read_at: datetime | None = None
         self._transaction_listeners: list[Callable[[HistoryEntry], None]] = []
+        # Income and long-term statistics follow each new entry and the balance.
+        self.income = IncomeTracker(hass, entry.entry_id)
+        self.statistics = AccountStatistics(self)
+        self.async_add_transaction_listener(self.income.async_on_entry)
+        self.async_add_transaction_listener(self.statistics.async_on_entry)
         # Value-moving actions of this account: limits, ledger and one write at a time.
         self.transfers = TransferGuard(self)
 
@@ -175,11 +178,22 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         """Load how far the history has been announced, unless a load before did."""
         await super()._async_setup()
         async with self._history_lock:
-            if self._account.history_loaded:
-                return
-            if stored := await self._history_store.async_load():
-                self._account.history_marker = HistoryMarker.from_dict(stored)
-            self._account.history_loaded = True
+            if not self._account.history_loaded:
+                if stored := await self._history_store.async_load():
+                    self._account.history_marker = HistoryMarker.from_dict(stored)
+                self._account.history_loaded = True
+        await self.income.async_load()
+        await self.statistics.async_load()
+
+    @override
+    async def async_config_entry_first_refresh(self) -> None:
+        """Refresh, then import the history into statistics if they have none yet.
+
+        After the first refresh, so the history's baseline is set: nothing can fall
+        between the import and the entries announced later.
+        """
+        await super().async_config_entry_first_refresh()
+        await self.statistics.async_start()
 
     @override
     async def _async_poll(self) -> JSEcoinData:
@@ -191,15 +205,6 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             for lookup in self.lookups
         }
         last_transaction = None if previous is None else previous.last_transaction
-        midnight = start_of_local_day()
-        # Any mining today moved the balance, which reads the history: unread, it is 0.
-        income_today = (
-            previous.income_today
-            if previous is not None
-            and self._history_read_at is not None
-            and self._history_read_at >= midnight
-            else Decimal(0)
-        )
         if (
             previous is None
             or balance != previous.balance
@@ -209,14 +214,6 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             self._history_read_at = now
             await self._async_announce(history)
             last_transaction = history.entries[-1] if history.entries else None
-            income_today = sum(
-                (
-                    entry.value
-                    for entry in history.entries
-                    if entry.command == "mining" and entry.timestamp >= midnight
-                ),
-                Decimal(0),
-            )
         block_id = None if previous is None else previous.block_id
         if _due(self._block_read_at, now, JSECOIN_BLOCK_INTERVAL):
             block_id = await self.client.current_block_id()
@@ -226,7 +223,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             lookups=lookups,
             block_id=block_id,
             last_transaction=last_transaction,
-            income_today=income_today,
+            income=await self.income.async_observe(balance),
         )
 
     async def async_process_history(self, history: History) -> None:

@@ -13,7 +13,10 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.service import async_get_config_entry
+from homeassistant.helpers.service import (
+    async_get_config_entry,
+    async_register_admin_service,
+)
 
 from ..const import ATTR_CONFIG_ENTRY_ID, DOMAIN, MANUFACTURERS
 from ..coordinator import CoinHubCoordinator
@@ -62,12 +65,26 @@ def _handler(
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register every CoinHub action once, for all entries."""
+    """Register every CoinHub action once, for all entries.
+
+    Actions that change an account are for administrators only: Home Assistant refuses
+    other users' calls (``Unauthorized``) before the handler runs, so nothing is sent.
+    """
     for name, definition in ACTIONS.items():
-        hass.services.async_register(
-            DOMAIN,
-            name,
-            _handler(definition),
-            schema=definition.schema,
-            supports_response=definition.supports_response,
-        )
+        if definition.admin:
+            async_register_admin_service(
+                hass,
+                DOMAIN,
+                name,
+                _handler(definition),
+                definition.schema,
+                definition.supports_response,
+            )
+        else:
+            hass.services.async_register(
+                DOMAIN,
+                name,
+                _handler(definition),
+                schema=definition.schema,
+                supports_response=definition.supports_response,
+            )

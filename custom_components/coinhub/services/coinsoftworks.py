@@ -11,7 +11,7 @@ from homeassistant.helpers import config_validation as cv
 import probatio as vol
 
 from ..api.coinsoftworks import Action
-from ..const import DOMAIN
+from ..const import CONF_ALLOW_WALLET_ACTIONS, DEFAULT_ALLOW_WALLET_ACTIONS, DOMAIN
 from ..coordinator import CoinsoftworksCoordinator
 from .action import ENTRY_SCHEMA, ActionDefinition
 
@@ -55,6 +55,14 @@ def _find_action(coordinator: CoinsoftworksCoordinator, wanted: str) -> Action:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="action_disabled",
+            translation_placeholders={"action": action.action_name},
+        )
+    if action.wallet and not coordinator.config_entry.options.get(
+        CONF_ALLOW_WALLET_ACTIONS, DEFAULT_ALLOW_WALLET_ACTIONS
+    ):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="wallet_actions_not_allowed",
             translation_placeholders={"action": action.action_name},
         )
     return action

@@ -77,11 +77,12 @@ async def _export_coins(coordinator: JSEcoinCoordinator, call: ServiceCall) -> A
 
 
 async def _import_coins(coordinator: JSEcoinCoordinator, call: ServiceCall) -> Any:
-    """Credit a coin code's value; one write of the account at a time."""
-    async with coordinator.transfers.lock:
-        result = await coordinator.client.import_coins(call.data[ATTR_COIN_CODE])
-    await coordinator.async_request_refresh()
-    return {"value": float(result.value)}
+    """Credit a coin code's value; says whether a lost answer was settled from history."""
+    imported = await coordinator.transfers.async_import(call.data[ATTR_COIN_CODE])
+    return {
+        "value": float(imported.value),
+        "confirmed_from_history": imported.confirmed_from_history,
+    }
 
 
 async def _get_block(coordinator: JSEcoinCoordinator, call: ServiceCall) -> Any:

@@ -5,8 +5,10 @@ account's ``auth_token``, of ``username + endpoint + timestamp``. A signed times
 breaks on a skewed clock, so the client learns the server's time from the ``Date``
 header of every answer and retries a timestamp refusal once with what it learned.
 
-The ``auth_token`` and the signature are never part of an error message or a repr:
-GET calls carry them in the query string, so no URL is ever formatted into an error.
+The document makes ``auth_token`` a basic parameter of every call, so it is sent with
+each one (and signs it). The token and the signature are never part of an error message
+or a repr: GET calls carry them in the query string, so no URL is ever formatted into an
+error, and provider text is scrubbed of the token before it is quoted.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from enum import Enum, auto
 import hashlib
 import hmac
+import ipaddress
 import re
 import time
 from typing import Any, Final
@@ -41,6 +44,8 @@ CREDENTIALS_PROBE_SUBDOMAIN: Final = "_coinhub_credentials_check"
 
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _MAX_HOST_LENGTH = 253
+# One label of a host name: letters, digits and inner hyphens, at most 63 characters.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _MAX_PATH_LENGTH = 255
 
 
@@ -62,6 +67,27 @@ class TimestampRefusedError(ProviderRefusedError):
 
 class AlreadyVerifiedError(ProviderRefusedError):
     """The website is verified already (perhaps outside this client): nothing to do."""
+
+
+class CredentialsUncheckedError(CoinHubError):
+    """The credentials check was refused for a reason that says nothing about them.
+
+    Neither an authentication refusal nor one about the probed subdomain: whether the
+    credentials are good cannot be told, so they must not be accepted.
+    """
+
+
+# What a refusal of the credentials probe may say. Words about the login, the user, a
+# token, the signature or authentication: the credentials were refused. Words about the
+# probed subdomain or a website: they were accepted and the made-up subdomain was not.
+_PROBE_REFUSED_CREDENTIALS: Final = re.compile(
+    r"log ?-?in|\buser(?:name)?s?\b|token|signature|authenticat|credential|"
+    r"unauthori[sz]ed|password",
+    re.IGNORECASE,
+)
+_PROBE_ABOUT_THE_SUBDOMAIN: Final = re.compile(
+    rf"subdomain|website|{re.escape(CREDENTIALS_PROBE_SUBDOMAIN)}", re.IGNORECASE
+)
 
 
 class RefusalKind(Enum):
@@ -89,7 +115,7 @@ _REFUSAL_PATTERNS: Final = (
         RefusalKind.AUTHENTICATION,
         re.compile(
             r"signature|unknown user|auth.?token|authenticat|unauthori[sz]ed|"
-            r"invalid (?:user|credentials)",
+            r"invalid (?:user|credentials)|\blog ?-?in\b",
             re.IGNORECASE,
         ),
     ),
@@ -182,7 +208,7 @@ class CoinetizeClient(ProviderClient):
         """
         method = _checked_link_method(link_method)
         params = {
-            "website": _checked_host("website", website),
+            "website": _checked_host("website", website, ip_address_allowed=True),
             "link_method": method.value,
         }
         if dns_website is not None:
@@ -251,7 +277,11 @@ class CoinetizeClient(ProviderClient):
         """Raise :class:`AuthenticationError` unless the credentials are accepted.
 
         There is no "who am I" call: this signs a read of a subdomain that cannot exist.
-        Any refusal other than an authentication one proves the signature was accepted.
+        Only a refusal about that subdomain (e.g. "Unknown subdomain") proves the
+        credentials were accepted. A refusal speaking of the login, user, token,
+        signature or authentication means they were not, whatever its HTTP status
+        (the document answers errors with HTTP 200). Any other refusal raises
+        :class:`CredentialsUncheckedError` with the provider's words (never the token).
         """
         try:
             await self._call(
@@ -259,8 +289,20 @@ class CoinetizeClient(ProviderClient):
             )
         except TimestampRefusedError:
             raise
-        except ProviderRefusedError:
-            return  # e.g. "Unknown subdomain": the signature was accepted
+        except ProviderRefusedError as err:
+            message = err.notification
+            # The probed name itself speaks of credentials: it is not the refusal's word.
+            words = message.replace(CREDENTIALS_PROBE_SUBDOMAIN, "")
+            if _PROBE_REFUSED_CREDENTIALS.search(words):
+                raise AuthenticationError(
+                    f"Coinetize refused the credentials: {message}"
+                ) from None
+            if _PROBE_ABOUT_THE_SUBDOMAIN.search(message):
+                return
+            raise CredentialsUncheckedError(
+                "Coinetize refused the credentials check without saying whether the "
+                f"credentials are good: {message}"
+            ) from None
 
     async def _call[T](
         self,
@@ -401,14 +443,31 @@ def _checked_link_method(value: LinkMethod | str) -> LinkMethod:
         ) from None
 
 
-def _checked_host(field: str, value: str) -> str:
+def _checked_host(field: str, value: str, *, ip_address_allowed: bool = False) -> str:
+    """Return ``value`` if it is a host name (or, when allowed, an IP address).
+
+    Anything else — ``..``, a scheme, a path, a port, an empty label — is refused before
+    it is sent.
+    """
     host = _checked_text(field, value)
-    if "/" in host or "?" in host or "#" in host:
-        raise InvalidInputError(
-            field, "must be a host name or IP address only, without scheme or path"
-        )
     if len(host) > _MAX_HOST_LENGTH:
         raise InvalidInputError(field, "is too long")
+    if ip_address_allowed:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return host
+    labels = host.split(".")
+    # A top-level domain is never all digits: "10.0.0.1" is an address, not a name.
+    if labels[-1].isdigit() or not all(_HOST_LABEL.fullmatch(part) for part in labels):
+        raise InvalidInputError(
+            field,
+            "must be a host name or IP address only, without scheme or path"
+            if ip_address_allowed
+            else "must be a host name only, without scheme or path",
+        )
     return host
 
 

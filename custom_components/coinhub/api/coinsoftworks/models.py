@@ -5,7 +5,8 @@ Every ``from_api`` takes the decoded JSON body of a success answer and raises
 not have the expected shape. The provider document is loose, so the parsers are
 tolerant where its examples disagree with its schema: ``enterprise_mode`` comes as a
 boolean or as ``"true"``/``"false"``, ``action_id`` as a number or a string (kept as a
-string), and the actions answer as a bare list.
+string), and the actions answer as a bare list. An action's ``action_type`` may be
+missing or one never seen: the action is then read all the same, as a wallet action.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 from .._parse import AnswerFields
 
 ENABLED_STATUS = "enabled"
+# The action types the document shows that move nothing out of a wallet ("eMining
+# action"). Any other type, or none, may move value: it is a wallet action.
+NON_WALLET_ACTION_TYPES = frozenset({"emining action"})
 
 _TRUE_TEXT = frozenset({"true", "1", "yes", "on"})
 _FALSE_TEXT = frozenset({"false", "0", "no", "off"})
@@ -133,9 +137,15 @@ class Action:
 
     action_id: str
     action_name: str
-    action_type: str
+    action_type: str | None
     action_status: str
     parameters: tuple[str, ...] = ()
+    wallet: bool = field(init=False)
+    """Whether the action may move value out of a wallet (see :func:`is_wallet_type`)."""
+
+    def __post_init__(self) -> None:
+        """Classify the action by its type once."""
+        object.__setattr__(self, "wallet", is_wallet_type(self.action_type))
 
     @property
     def enabled(self) -> bool:
@@ -149,12 +159,19 @@ class Action:
 
     @classmethod
     def from_api(cls, body: Any) -> Action:
-        """Parse one action object of the ``/actions`` answer."""
+        """Parse one action object of the ``/actions`` answer.
+
+        A missing, blank or non-text ``action_type`` is kept as ``None``: it says
+        nothing about the action, which is then guarded as a wallet action.
+        """
         answer = _fields.object(body, "action")
+        action_type = answer.get("action_type")
         return cls(
             action_id=_identifier(answer.get("action_id"), "action_id"),
             action_name=_fields.text(answer, "action_name", strip=True),
-            action_type=_fields.text(answer, "action_type", strip=True),
+            action_type=action_type.strip()
+            if isinstance(action_type, str) and action_type.strip()
+            else None,
             action_status=_fields.text(answer, "action_status", strip=True),
             parameters=_parameter_names(answer.get("parameters")),
         )
@@ -169,6 +186,18 @@ class Action:
         if not isinstance(body, list):
             raise _fields.unexpected("list of actions")
         return tuple(cls.from_api(item) for item in body)
+
+
+def is_wallet_type(action_type: str | None) -> bool:
+    """Tell whether an action of ``action_type`` is a wallet action.
+
+    One is when its type names a wallet (the document's ``"eWallet Action"``), and also
+    when the type is missing or not one the document shows: unknown means guarded.
+    """
+    if action_type is None:
+        return True
+    normalized = " ".join(action_type.casefold().split())
+    return "wallet" in normalized or normalized not in NON_WALLET_ACTION_TYPES
 
 
 class ExecutionStatus(StrEnum):

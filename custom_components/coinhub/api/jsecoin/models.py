@@ -6,8 +6,9 @@ Every ``from_api`` takes the decoded JSON body of a success answer (decoded with
 not have the documented shape. The provider sends some numbers as strings (``blockID``,
 import's ``value``) and others as JSON numbers: both are accepted everywhere.
 
-A coin code is cash: it is kept only in :class:`ExportResult`, out of its repr, and a
-history entry's ``coinCode`` is never parsed.
+A coin code is cash: it is kept only in :class:`ExportResult`, out of its repr. A
+history entry keeps only a digest of its ``coinCode`` (out of its repr), so a code can
+be recognised in the history without the history holding it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -153,6 +156,11 @@ class ImportResult:
         return cls(value=_fields.decimal(body.get("value"), "value"))
 
 
+def coin_code_digest(coin_code: str) -> str:
+    """Return what identifies a coin code without revealing it."""
+    return hashlib.sha256(coin_code.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One transaction of the account's history.
@@ -170,6 +178,16 @@ class HistoryEntry:
     counterparty_email: str | None
     counterparty_public_key: str | None
     user_id: int | None
+    coin_code_digest: str | None = field(default=None, repr=False, compare=False)
+    """SHA-256 of the entry's coin code (imports and exports), never the code."""
+
+    def imports_coin_code(self, coin_code: str) -> bool:
+        """Tell whether this entry is the import of ``coin_code``."""
+        return (
+            self.command == COMMAND_IMPORT
+            and self.coin_code_digest is not None
+            and hmac.compare_digest(self.coin_code_digest, coin_code_digest(coin_code))
+        )
 
     @property
     def incoming(self) -> bool:
@@ -211,10 +229,14 @@ class HistoryEntry:
                 counterparty_email = _optional_text(entry.get("user1email"))
                 counterparty_key = public_key
                 user_id = user2
+        coin_code = entry.get("coinCode")
         return cls(
             id=entry_id,
             command=command,
             value=value,
+            coin_code_digest=coin_code_digest(coin_code)
+            if isinstance(coin_code, str) and coin_code
+            else None,
             timestamp=timestamp,
             reference=_optional_text(entry.get("reference")),
             counterparty_email=counterparty_email,
