@@ -394,6 +394,27 @@ async def test_restart_neither_repeats_nor_misses(
     assert hass_storage[HISTORY_KEY]["data"]["newest"] == during.timestamp.isoformat()
 
 
+async def test_stored_marker_is_read_by_the_first_load(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """After Home Assistant starts, what storage says was announced is not repeated."""
+    entries = mock_jsecoin_client.history.return_value.entries
+    assert len(entries) >= 2
+    entry = jsecoin_config_entry()
+    key = f"{DOMAIN}.{entry.entry_id}.history"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": HistoryMarker.of(entries[:-1]).as_dict(),
+    }
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    await setup_entry(hass, entry)
+    assert [event.data["id"] for event in events] == [entries[-1].id]
+
+
 async def test_late_entry_with_an_older_timestamp(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -1132,6 +1153,103 @@ async def test_monitors_cancelled_on_unload(
     await hass.async_block_till_done(wait_background_tasks=True)
     mock_coinsoftworks_client.execution.assert_not_called()
     assert events == []
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_execution_running_at_unload_is_followed_after_setup(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """The next load follows an execution the unload cut short, and announces it once."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    await coordinator.async_execute(action(coordinator, CLAIM_ID), None)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    mock_coinsoftworks_client.execution.assert_not_called()
+
+    with patch(
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0,
+    ):
+        await setup_entry(hass, init_integration)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert [(e.data["execution_id"], e.data["status"]) for e in events] == [
+        ("exe-5a3c0e9b12f4", "completed")
+    ]
+    assert hass.states.get(LAST_ACTION).state == "completed"
+    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.executions"]["data"]
+    assert stored["running"] == {}
+    assert stored["last"]["status"] == "completed"
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_stored_executions_are_followed_after_a_restart(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """What storage says runs is followed; the last execution is shown at once."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}.executions"
+    running = {"action_id": CLAIM_ID, "action_name": "Claim mining rewards"}
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "running": {"exe-1": running, "exe-bad": {"action_id": 12}},
+            "last": {
+                "execution_id": "exe-1",
+                "action_id": CLAIM_ID,
+                "status": "running",
+                "result": None,
+                "message": None,
+            },
+        },
+    }
+    release = asyncio.Event()
+
+    async def finished(execution_id: str) -> Execution:
+        await release.wait()
+        return Execution(execution_id, CLAIM_ID, ExecutionStatus.COMPLETED)
+
+    mock_coinsoftworks_client.execution.side_effect = finished
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    await setup_entry(hass, mock_config_entry)
+    assert hass.states.get(LAST_ACTION).state == "running"
+
+    release.set()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [(e.data["execution_id"], e.data["status"]) for e in events] == [
+        ("exe-1", "completed")
+    ]
+    mock_coinsoftworks_client.execution.assert_awaited_once_with("exe-1")
+    assert hass.states.get(LAST_ACTION).state == "completed"
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+@pytest.mark.parametrize(
+    "stored", [{"running": "exe-1", "last": {"status": "bogus"}}, {"last": 7}]
+)
+async def test_unreadable_stored_executions_are_left_out(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+    stored: dict[str, Any],
+) -> None:
+    """A store that cannot be read follows nothing and shows no execution."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}.executions"
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": stored}
+    await setup_entry(hass, mock_config_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    mock_coinsoftworks_client.execution.assert_not_called()
+    assert mock_config_entry.runtime_data.data.last_execution is None
 
 
 @pytest.mark.usefixtures("fast_monitor")

@@ -267,6 +267,24 @@ class ProviderClient:
             f"(HTTP {status})"
         )
 
+    def _server_fault(
+        self, call: Call, status: int, message: str | None = None
+    ) -> CoinHubError:
+        """Return the error of a 5xx answer: the server failed, whatever its body says.
+
+        A server error is never the provider's verdict on the request: a read is
+        simply unanswered, a write may have been applied before the server failed.
+        """
+        said = f": {message}" if message else ""
+        if call.writes:
+            return OutcomeUnknownError(
+                f"{self.provider} failed on {call.name} (HTTP {status}){said}; "
+                f"{self.lost_write}"
+            )
+        return CannotConnectError(
+            f"{self.provider} failed on {call.name} (HTTP {status}){said}"
+        )
+
     def _parsed[T](
         self, call: Call, parse: Callable[[Any], T], body: Mapping[str, Any] | Any
     ) -> T:

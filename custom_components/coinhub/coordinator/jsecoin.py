@@ -15,6 +15,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from ..account_state import account_state
 from ..api.exceptions import CannotConnectError
 from ..api.jsecoin import (
     RATE_LIMIT_REQUESTS,
@@ -203,8 +204,10 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self.client = jsecoin_client(hass, entry.data)
         self.lookups: tuple[str, ...] = tuple(entry.options.get(CONF_LOOKUPS, ()))
         self._history_store = history_store(hass, entry.entry_id)
-        self._history_marker: HistoryMarker | None = None
-        self._history_lock = asyncio.Lock()
+        # How far the history was announced is the account's, not this load's: a poll
+        # or transfer of the entry before a reload may still be announcing.
+        self._account = account_state(hass, self.account_id)
+        self._history_lock = self._account.history_lock
         self._history_read_at: datetime | None = None
         self._block_read_at: datetime | None = None
         self._transaction_listeners: list[Callable[[HistoryEntry], None]] = []
@@ -227,10 +230,13 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
 
     @override
     async def _async_setup(self) -> None:
-        """Load how far the history has been announced."""
+        """Load how far the history has been announced, unless a load before did."""
         await super()._async_setup()
-        if stored := await self._history_store.async_load():
-            self._history_marker = HistoryMarker.from_dict(stored)
+        async with self._history_lock:
+            if not self._account.history_loaded:
+                if stored := await self._history_store.async_load():
+                    self._account.history_marker = HistoryMarker.from_dict(stored)
+                self._account.history_loaded = True
         await self.income.async_load()
         await self.statistics.async_load()
 
@@ -296,7 +302,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         Only the entries from the marker's window on are looked at: the rest of the
         history was announced before (or is the baseline).
         """
-        marker = self._history_marker
+        marker = self._account.history_marker
         since = None if marker is None else marker.since
         recent = await self.client.recent_history(since, window=HISTORY_REORDER_WINDOW)
         if recent.skipped != self._history_skipped:
@@ -340,7 +346,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         be parsed is refused (logged, never announced) without holding up the others.
         """
         async with self._history_lock:
-            marker = self._history_marker
+            marker = self._account.history_marker
             if marker is not None:
                 new_records = [r for r in records if marker.is_new(r)]
                 if not new_records:
@@ -358,9 +364,9 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                     )
                     for listener in tuple(self._transaction_listeners):
                         listener(entry)
-            self._history_marker = HistoryMarker.of(records)
+            marker = self._account.history_marker = HistoryMarker.of(records)
             # Saved right away: a restart must neither repeat nor miss an entry.
-            await self._history_store.async_save(self._history_marker.as_dict())
+            await self._history_store.async_save(marker.as_dict())
 
 
 def _last_entry(records: Sequence[HistoryRecord]) -> HistoryEntry | None:

@@ -97,6 +97,11 @@ _LOCKED = re.compile(
     re.IGNORECASE,
 )
 _NO_ACCESS = re.compile(r"does not have (read|write) access", re.IGNORECASE)
+# A per-key limit of one call ("API Limit reached: 60 getblock requests per 30 mins"),
+# answered with HTTP 400: a rate limit of that call, not a refusal of the input.
+_CALL_LIMIT = re.compile(
+    r"API Limit reached.*?per (\d+(?:\.\d+)?)\s*min", re.IGNORECASE | re.DOTALL
+)
 _KEY_REFUSED = re.compile(
     r"API key not recognized|credentials could not be (?:matched|found)",
     re.IGNORECASE,
@@ -132,6 +137,8 @@ class RequestBudget:
         self._clock = clock
         self._sent: deque[float] = deque()
         self._held_until = 0.0
+        # Calls the provider limits on their own, each held until its window ends.
+        self._calls_held_until: dict[str, float] = {}
 
     def __repr__(self) -> str:
         """Show the limit and what is left of it."""
@@ -152,9 +159,19 @@ class RequestBudget:
         self._forget_before(now - self.window)
         return self.requests - len(self._sent)
 
-    def acquire(self) -> None:
-        """Count one request, or raise :class:`RateLimitedError` when none is left."""
+    def acquire(self, call: str | None = None) -> None:
+        """Count one request, or raise :class:`RateLimitedError` when none is left.
+
+        ``call`` names the request's endpoint, for limits of one call only.
+        """
         now = self._now()
+        if call is not None and now < (until := self._calls_held_until.get(call, 0)):
+            retry_after = max(1, math.ceil(until - now))
+            raise RateLimitedError(
+                f"JSEcoin limits {call} requests of this key; "
+                f"try again in {retry_after} seconds",
+                retry_after=retry_after,
+            )
         if now < self._held_until:
             raise self._exhausted(self._held_until - now)
         self._forget_before(now - self.window)
@@ -165,6 +182,14 @@ class RequestBudget:
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds``: the provider itself said it is throttling."""
         self._held_until = max(self._held_until, self._now() + seconds)
+
+    def hold_call(self, call: str, seconds: float) -> None:
+        """Send no ``call`` for ``seconds``: the provider's own limit of it was reached.
+
+        Other calls go on: the provider counts this one apart.
+        """
+        until = self._now() + seconds
+        self._calls_held_until[call] = max(self._calls_held_until.get(call, 0), until)
 
     def _forget_before(self, start: float) -> None:
         while self._sent and self._sent[0] <= start:
@@ -458,7 +483,7 @@ class JSEcoinClient(ProviderClient):
     ) -> dict[str, Any]:
         call = Call(f"/{segments[0]}/", writes)
         url = URL(join_url(self._base_url, segments, trailing_slash=True), encoded=True)
-        self._budget.acquire()
+        self._budget.acquire(segments[0])
 
         async def read(response: aiohttp.ClientResponse) -> dict[str, Any]:
             return await self._answer(call, response, secret, pick)
@@ -496,7 +521,11 @@ class JSEcoinClient(ProviderClient):
                 else decode_json_object(raw, parse_float=Decimal)
             )
         if body is not None and body.get("fail"):
-            raise self._refusal(body, status, secret)
+            refusal = self._refusal(body, status, secret)
+            if isinstance(refusal, RateLimitedError) and refusal.retry_after:
+                # A limit of this call alone: hold it, let the key's other calls go on.
+                self._budget.hold_call(call.name.strip("/"), refusal.retry_after)
+            raise refusal
         if body is not None and status == 200 and body.get("success") in {1, "1"}:
             return body
         raise self._unreadable(call, status)
@@ -506,6 +535,10 @@ class JSEcoinClient(ProviderClient):
     ) -> CoinHubError:
         """Turn a ``fail`` answer into the exception its notification stands for."""
         notification = self._scrubbed(body.get("notification"), secret)
+        if limit := _CALL_LIMIT.search(notification):
+            # When the provider's window started is unknown: wait all of it.
+            window = float(limit.group(1)) * 60
+            return RateLimitedError(f"JSEcoin: {notification}", retry_after=window)
         if locked := _LOCKED.search(notification):
             delay = locked.group(1)
             return AccountLockedError(
