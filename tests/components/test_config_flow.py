@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass, replace
 from hashlib import sha256
 import json
@@ -196,8 +196,12 @@ def no_secret_logged(caplog: pytest.LogCaptureFixture) -> Generator[None]:
 
 
 @pytest.fixture
-def clients() -> Generator[MockClients]:
-    """Patch the client factories the config flow uses with accepting mocks."""
+async def clients(hass: HomeAssistant) -> AsyncGenerator[MockClients]:
+    """Patch the client factories the config flow uses with accepting mocks.
+
+    Home Assistant's pending work (a reload a finished flow scheduled) is waited for
+    before the patches end, so none of it reaches a real provider.
+    """
     jsecoin = AsyncMock()
     jsecoin.history.return_value = MagicMock(account_user_id=JSECOIN_USER_ID)
     coinetize = AsyncMock()
@@ -234,6 +238,7 @@ def clients() -> Generator[MockClients]:
                 Provider.COINSOFTWORKS: coinsoftworks_factory,
             },
         )
+        await hass.async_block_till_done()
 
 
 def mock_entry(case: ProviderCase, **overrides: Any) -> MockConfigEntry:
