@@ -322,15 +322,21 @@ async def provision_jsecoin(hass: HomeAssistant, sandbox: Sandbox) -> float | No
     return enabled_at
 
 
+async def coinhub_entity_ids(hass: HomeAssistant) -> set[str]:
+    """Return the IDs of CoinHub's entities."""
+    (entities,) = await hass.websocket({"type": "config/entity_registry/list"})
+    return {e["entity_id"] for e in entities if e["platform"] == DOMAIN}
+
+
 async def forget_setup_states(hass: HomeAssistant, enabled_at: float) -> None:
-    """Purge the recorded states of the accounts' setup, reloads included.
+    """Purge the logbook's records of the accounts' setup, reloads included.
 
     Saving options reloads an entry, and Home Assistant reloads it once more
     RELOAD_AFTER_UPDATE_DELAY seconds after an entity was turned on: each reload
     records "Unavailable" then "Unknown" for every entity, which the dashboard's
     logbook of transactions would show as its first rows. Nothing real has happened
     yet (a reward the live sandbox paid meanwhile leaves the logbook too, the balance
-    keeps it), so the demo starts from a clean history once the second reload is done.
+    keeps it), so the demo's logbook starts clean once the second reload is done.
     """
     settled = enabled_at + RELOAD_AFTER_UPDATE_DELAY + RELOAD_MARGIN
     await asyncio.sleep(max(0.0, settled - time.monotonic()))
@@ -338,18 +344,22 @@ async def forget_setup_states(hass: HomeAssistant, enabled_at: float) -> None:
     for entry in entries:
         await hass.wait_until_loaded(entry["entry_id"])
     await hass.wait_for_state("sensor.jsecoin_balance")
-    (entities,) = await hass.websocket({"type": "config/entity_registry/list"})
-    reloaded = [
-        e["entity_id"]
-        for e in entities
-        if e["platform"] == DOMAIN
-        and e["disabled_by"] is None
-        and not e["entity_id"].startswith(("button.", "sensor.coinsoftworks_"))
+    # What the logbook shows: entities without a unit or state class (the balances'
+    # history stays, for the history graph and the statistics).
+    states = await hass.call("GET", "/api/states")
+    coinhub = await coinhub_entity_ids(hass)
+    logged = [
+        s["entity_id"]
+        for s in states
+        if s["entity_id"] in coinhub
+        # coinsoftworks saved no options: its entry was not reloaded.
+        and "coinsoftworks_" not in s["entity_id"]
+        and not {"unit_of_measurement", "state_class"} & s["attributes"].keys()
     ]
     await hass.call(
         "POST",
         "/api/services/recorder/purge_entities",
-        {"entity_id": reloaded, "keep_days": 0},
+        {"entity_id": logged, "keep_days": 0},
     )
 
 
