@@ -56,6 +56,21 @@ def test_dashboard_shows_the_sandbox_balance_without_card_errors(
     _until(card_shows_sandbox_balance)
     expect(page.locator("hui-error-card")).to_have_count(0)
     expect(page.locator("hui-warning")).to_have_count(0)
+    # CoinHub's statistics are imported from the account's history at setup: the
+    # graphs have data from the first minute.
+    for title in ("Balance, hourly", "Transfers per hour"):
+        graph = _card(page, "hui-statistics-graph-card", title)
+        expect(graph.locator("ha-chart-base")).to_be_visible()
+        expect(graph.get_by_text("No statistics found")).to_have_count(0)
+
+
+def test_the_logbook_starts_with_transactions_not_setup_reloads(demo: Demo) -> None:
+    logbook = demo.api(
+        "GET",
+        "/api/logbook/2000-01-01T00:00:00Z?entity=event.jsecoin_transaction"
+        "&end_time=2100-01-01T00:00:00Z",
+    )
+    assert {row.get("state") for row in logbook} & {"unknown", "unavailable"} == set()
 
 
 def test_a_mining_reward_moves_the_balance_and_the_logbook(
