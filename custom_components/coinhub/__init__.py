@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from .account_state import forget_account_state
 from .assist import async_register_sentences
 from .blueprints import async_install_blueprints
 from .const import DOMAIN
@@ -46,3 +47,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: CoinHubConfigEntry) -> 
     """Delete what a removed entry left: history marker, websites, ledger, repairs."""
     await async_remove_entry_data(hass, entry.entry_id)
     await async_remove_ledger(hass, entry.entry_id)
+    forget_account_state(hass, entry.unique_id or entry.entry_id)

@@ -145,6 +145,7 @@ class AccountStatistics:
         self._balance: BalanceHour | None = None
         self._balance_unwritten = False
         self._needs_import = False
+        self._started = False
         self._ready = False
         # Entries announced before the statistics were ready, in order.
         self._waiting: list[HistoryEntry] = []
@@ -196,12 +197,11 @@ class AccountStatistics:
         """
         if not self.enabled:
             return
-        entry = self.coordinator.config_entry
-        entry.async_on_unload(self.coordinator.async_add_listener(self.async_on_update))
-        entry.async_on_unload(self.async_flush)
+        self._started = True
+        self.coordinator.config_entry.async_on_unload(self.async_flush)
         await self._async_import_if_needed()
         if self._ready:
-            self.async_on_update()
+            self.async_on_poll(self.coordinator.data.balance)
 
     async def _async_import_if_needed(self) -> None:
         """Import the whole history once; a failed read is tried again next poll."""
@@ -251,8 +251,14 @@ class AccountStatistics:
         self._add(key, rows)
 
     @callback
-    def async_on_update(self) -> None:
-        """Record the polled balance in its hour and bring the sums up to this hour."""
+    def async_on_poll(self, balance: Decimal) -> None:
+        """Record a polled balance in its hour and bring the sums up to this hour.
+
+        Called by every poll, also one whose data did not change (its listeners are
+        not called then), so an idle hour is still closed when the next begins.
+        """
+        if not self._started:
+            return
         if not self._ready:
             if self._needs_import:
                 self.coordinator.config_entry.async_create_background_task(
@@ -273,7 +279,7 @@ class AccountStatistics:
                     ],
                 )
                 running.hour = hour
-        self._observe_balance(self.coordinator.data.balance, hour)
+        self._observe_balance(balance, hour)
 
     def _observe_balance(self, balance: Decimal, hour: datetime) -> None:
         """Count a polled balance in its hour's row.

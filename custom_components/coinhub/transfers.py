@@ -34,6 +34,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .account_state import account_state
 from .api.exceptions import CoinHubError, OutcomeUnknownError
 from .api.jsecoin import ExportResult, HistoryEntry, format_amount, validate_transfer
 from .api.jsecoin.models import COMMAND_EXPORT, COMMAND_TRANSFER
@@ -229,19 +230,22 @@ class TransferLedger:
 class TransferGuard:
     """Serialises one account's writes and applies the value-moving rules to them.
 
-    Owned by the account's coordinator, so it lives exactly as long as the entry is
-    loaded; the ledger it keeps is read from storage again at the next setup.
+    Owned by the account's coordinator. Its lock and ledger are the account's
+    (:mod:`.account_state`): calls still queued on the guard of an entry that reloaded
+    wait on the same lock and count against the same ledger as calls on the new one.
     """
 
     def __init__(self, coordinator: JSEcoinCoordinator) -> None:
         """Create the guard of one JSEcoin account."""
-        self.lock = asyncio.Lock()
+        shared = account_state(coordinator.hass, coordinator.account_id)
+        if shared.ledger is None:
+            shared.ledger = TransferLedger(
+                coordinator.hass, coordinator.config_entry.entry_id
+            )
+        self.lock = shared.write_lock
         self._coordinator = coordinator
-        self._ledger = TransferLedger(
-            coordinator.hass, coordinator.config_entry.entry_id
-        )
-        # History entries already matched to a send, so one entry never confirms two.
-        self._claimed_history_ids: set[str] = set()
+        self._ledger = shared.ledger
+        self._claimed_history_ids = shared.claimed_history_ids
 
     async def async_transfer(
         self,

@@ -568,6 +568,15 @@ async def test_server_error_without_a_coinetize_body_on_a_write_is_outcome_unkno
         await client.unlink_website(SEEDED_SUBDOMAIN)
 
 
+async def test_server_error_with_an_error_body_on_a_write_is_outcome_unknown(
+    client: CoinetizeClient, admin: Admin
+) -> None:
+    await admin.fault(kind="status", status=502, path="/unlink")
+
+    with pytest.raises(OutcomeUnknownError, match="HTTP 502"):
+        await client.unlink_website(SEEDED_SUBDOMAIN)
+
+
 async def test_wrong_base_url_on_a_write_cannot_connect(
     sandbox: Sandbox, session: ClientSession
 ) -> None:
@@ -647,7 +656,9 @@ async def test_the_sandbox_rate_limit_is_rate_limited(
         (200, "Rate limit exceeded", RateLimitedError),
         (401, "Session expired", AuthenticationError),
         (200, "Authentication failed", AuthenticationError),
-        (500, "Service temporarily unavailable", ProviderRefusedError),
+        # A failing server is no refusal, whatever its body says.
+        (500, "Service temporarily unavailable", CannotConnectError),
+        (502, "Bad gateway", CannotConnectError),
     ],
 )
 async def test_error_messages_are_classified(

@@ -391,6 +391,42 @@ async def test_refused_credentials_are_an_authentication_error(
     assert route_count(sandbox, "GET", "/user/{api_key}") == 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Unauthorized (check your account API Key or enable it through the settings)",
+        "500 Unauthorized",
+        json.dumps("Unauthorized"),
+        json.dumps({"error": {"message": "Unauthorized"}}),
+    ],
+)
+async def test_the_documented_unauthorized_text_is_an_authentication_error(
+    client: CoinsoftworksClient, admin: Admin, body: str
+) -> None:
+    await client.authenticate()
+    await admin.fault(kind="status", status=500, path="/user/", count=1, body=body)
+
+    with pytest.raises(AuthenticationError) as refused:
+        await client.user()
+
+    assert str(refused.value) == UNAUTHORIZED_MESSAGE
+
+
+async def test_a_server_error_quotes_the_provider_without_secrets(
+    client: CoinsoftworksClient, admin: Admin
+) -> None:
+    await client.authenticate()
+    body = json.dumps({"message": f"database down for {JOHN_KEY}"})
+    await admin.fault(kind="status", status=500, path="/user/", count=1, body=body)
+
+    with pytest.raises(CannotConnectError) as failed:
+        await client.user()
+
+    assert "HTTP 500" in str(failed.value)
+    assert "database down for ***" in str(failed.value)
+    assert_no_secret(failed.value)
+
+
 async def test_api_access_turned_off_is_an_authentication_error(
     sandbox: Sandbox, client: CoinsoftworksClient, admin: Admin
 ) -> None:
@@ -514,6 +550,9 @@ async def test_broken_authentication_answers(
         {"kind": "truncated"},
         {"kind": "drop_after_apply"},
         {"kind": "status", "status": 502, "body": "<html>Bad gateway</html>"},
+        # A 500 that is not the documented "Unauthorized (…)": the server failed.
+        {"kind": "status", "status": 500},
+        {"kind": "status", "status": 500, "body": "<html>Internal error</html>"},
         {"kind": "status", "status": 404, "body": "Not Found"},
         {"kind": "status", "status": 200, "body": "[]"},
     ],
@@ -668,6 +707,7 @@ async def test_lost_answer_to_an_execution_is_outcome_unknown(
         {"kind": "malformed"},
         {"kind": "truncated"},
         {"kind": "status", "status": 502, "body": "<html>Bad gateway</html>"},
+        {"kind": "status", "status": 500, "body": '{"message": "Internal error"}'},
         {"kind": "status", "status": 200, "body": '{"status": "queued"}'},
         {"kind": "latency", "seconds": 1},
     ],

@@ -33,6 +33,7 @@ from custom_components.coinhub.api.jsecoin import (
     format_amount,
 )
 from sandbox import jsecoin as provider
+from sandbox.faults import JSECOIN_GETBLOCK_LIMIT_BODY
 from tests.conftest import Sandbox
 
 SEED = json.loads(
@@ -179,7 +180,7 @@ async def test_long_history_is_decoded_and_parsed_off_the_event_loop(
 
     monkeypatch.setattr(jsecoin_client.asyncio, "to_thread", spy)
     assert await client.history() == expected
-    assert threaded == ["decode_json_object", "from_api"]
+    assert threaded == ["_decode_long", "from_api"]
 
 
 async def test_empty_history_is_null(
@@ -760,3 +761,33 @@ async def test_provider_rate_limit(sandbox: Sandbox, session: ClientSession) -> 
     with pytest.raises(RateLimitedError):  # the budget now holds back: nothing sent
         await client.balance()
     assert sandbox.request_count("jsecoin") == sent
+
+
+async def test_getblock_limit_holds_getblock_only(
+    sandbox: Sandbox, session: ClientSession, admin: Admin
+) -> None:
+    """JSEcoin's per-key getblock limit is a rate limit of that call, for its window."""
+    now = [1000.0]
+    client = make_client(sandbox, session, budget=RequestBudget(clock=lambda: now[0]))
+    first = await client.current_block_id()
+    await admin.fault(
+        kind="status",
+        status=400,
+        path="/getblock/",
+        body=JSECOIN_GETBLOCK_LIMIT_BODY,
+        count=1,
+    )
+
+    with pytest.raises(RateLimitedError) as limited:
+        await client.block(first)
+    assert limited.value.retry_after == 1800
+    assert "getblock" in str(limited.value)
+    now[0] += 1799
+    with pytest.raises(RateLimitedError) as held:
+        await client.block(first)  # nothing sent before the window ends
+    assert held.value.retry_after == 1
+    assert sandbox.request_count("jsecoin") == 2
+    assert await client.current_block_id() >= first  # other calls go on
+
+    now[0] += 1
+    assert (await client.block(first)).block_id == first

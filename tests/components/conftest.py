@@ -8,6 +8,7 @@ clients would hand it.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 import json
 from pathlib import Path
@@ -32,7 +33,13 @@ from custom_components.coinhub.api.coinsoftworks import (
     User,
 )
 from custom_components.coinhub.api.exceptions import ProviderRefusedError
-from custom_components.coinhub.api.jsecoin import Balance, History, JSEcoinClient
+from custom_components.coinhub.api.jsecoin import (
+    Balance,
+    History,
+    HistoryRecord,
+    JSEcoinClient,
+    RecentHistory,
+)
 from custom_components.coinhub.api.jsecoin.models import block_id_from_api
 from custom_components.coinhub.const import (
     CONF_ACCESS_TOKEN,
@@ -110,6 +117,24 @@ def mock_jsecoin_client() -> Generator[AsyncMock]:
 
     client.balance.side_effect = balance
     client.history.return_value = History.from_api(answers["history"])
+
+    async def recent_history(
+        since: datetime | None, *, window: timedelta
+    ) -> RecentHistory:
+        # The poll's read, answered from the mocked full history (so tests steer both
+        # with ``client.history`` and count reads with its ``await_count``).
+        entries = (await client.history()).entries
+        if entries:
+            recent = max(e.timestamp for e in entries) - window
+            since = recent if since is None else min(since, recent)
+        records = tuple(
+            HistoryRecord.of(e)
+            for e in entries
+            if since is None or e.timestamp >= since
+        )
+        return RecentHistory(records=records, size=len(entries), skipped=0)
+
+    client.recent_history.side_effect = recent_history
     client.current_block_id.return_value = block_id_from_api(answers["currentblockid"])
     with patch("custom_components.coinhub.clients.JSEcoinClient", return_value=client):
         yield client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator
 from dataclasses import replace
 from datetime import timedelta
@@ -38,7 +39,13 @@ from custom_components.coinhub.api.exceptions import (
     CannotConnectError,
     RateLimitedError,
 )
-from custom_components.coinhub.api.jsecoin import History, HistoryEntry
+from custom_components.coinhub.api.jsecoin import (
+    Balance,
+    History,
+    HistoryEntry,
+    HistoryRecord,
+    RecentHistory,
+)
 from custom_components.coinhub.const import (
     CONF_WEBSITES,
     DOMAIN,
@@ -57,7 +64,11 @@ from custom_components.coinhub.coordinator import (
     JSEcoinCoordinator,
     jsecoin_polling_interval,
 )
-from custom_components.coinhub.coordinator.jsecoin import JSECOIN_MIN_INTERVAL
+from custom_components.coinhub.coordinator.jsecoin import (
+    HISTORY_REORDER_WINDOW,
+    JSECOIN_LOOKUP_CONCURRENCY,
+    JSECOIN_MIN_INTERVAL,
+)
 from tests.components.conftest import (
     CONFIG_ENTRIES,
     coinetize_config_entry,
@@ -108,19 +119,41 @@ async def poll(
     """Let one polling interval pass."""
     freezer.tick(interval)
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    # The poll runs as a background task (and reads lookups concurrently).
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 # Intervals
 
 
 def test_jsecoin_interval_keeps_to_its_share() -> None:
-    """A third of 500 requests per 15 minutes, never more than once a minute."""
+    """A third of 500 requests per 15 minutes, never more than once a minute.
+
+    Every read counts: the balance, each lookup, the history (read on every poll of
+    a mining account) and the block id (once per five minutes).
+    """
     assert jsecoin_polling_interval(0) == JSECOIN_MIN_INTERVAL
-    assert jsecoin_polling_interval(10) == JSECOIN_MIN_INTERVAL
-    assert jsecoin_polling_interval(19) == timedelta(seconds=108)
-    requests_per_window = (1 + 19) * 900 / 108
-    assert requests_per_window <= 500 / 3
+    assert jsecoin_polling_interval(10) == timedelta(seconds=70)
+    assert jsecoin_polling_interval(19) == timedelta(seconds=129)
+    assert jsecoin_polling_interval(100) == timedelta(minutes=15)
+    for lookups in (0, 1, 10, 19, 50, 100, 160):
+        assert worst_window(lookups) <= 500 / 3, lookups
+
+
+def worst_window(lookups: int, hours: int = 6) -> int:
+    """Return the most requests any 15 minutes of polling sends, a mining account."""
+    interval = jsecoin_polling_interval(lookups).total_seconds()
+    block_read_at = None
+    sent: list[tuple[float, int]] = []
+    at = 0.0
+    while at < hours * 3600:
+        requests = 1 + lookups + 1  # balance, lookups, history
+        if block_read_at is None or at - block_read_at >= 300:
+            requests += 1
+            block_read_at = at
+        sent.append((at, requests))
+        at += interval
+    return max(sum(n for t, n in sent if end - 900 < t <= end) for end, _n in sent)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +179,7 @@ async def test_jsecoin_interval_grows_with_lookups(
     for lookup in lookups:
         mock_clients[Provider.JSECOIN].balances[lookup] = Decimal(1)
     entry = await setup_entry(hass, jsecoin_config_entry(lookups=lookups))
-    assert entry.runtime_data.update_interval == timedelta(seconds=162)
+    assert entry.runtime_data.update_interval == timedelta(seconds=180)
 
 
 # Request cost
@@ -361,6 +394,27 @@ async def test_restart_neither_repeats_nor_misses(
     assert hass_storage[HISTORY_KEY]["data"]["newest"] == during.timestamp.isoformat()
 
 
+async def test_stored_marker_is_read_by_the_first_load(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """After Home Assistant starts, what storage says was announced is not repeated."""
+    entries = mock_jsecoin_client.history.return_value.entries
+    assert len(entries) >= 2
+    entry = jsecoin_config_entry()
+    key = f"{DOMAIN}.{entry.entry_id}.history"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": HistoryMarker.of(entries[:-1]).as_dict(),
+    }
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    await setup_entry(hass, entry)
+    assert [event.data["id"] for event in events] == [entries[-1].id]
+
+
 async def test_late_entry_with_an_older_timestamp(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -400,6 +454,133 @@ async def test_empty_first_history(
     mock_jsecoin_client.balances["0"] += 1
     await poll(hass, freezer, entry.runtime_data.update_interval)
     assert [event.data["id"] for event in events] == [e.id for e in full.entries]
+
+
+async def test_history_read_from_the_marker_window_on(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Only what is recent to the marker is asked for: the rest was announced."""
+    first_call = mock_jsecoin_client.recent_history.await_args
+    # No marker yet: only the window before the newest entry.
+    assert first_call.args == (None,)
+    assert first_call.kwargs == {"window": HISTORY_REORDER_WINDOW}
+    history = mock_jsecoin_client.history.return_value
+    grow(mock_jsecoin_client, new_entry(history, "-New", "mining", "1"))
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    newest = history.entries[-1].timestamp
+    assert mock_jsecoin_client.recent_history.await_args.args == (
+        newest - HISTORY_REORDER_WINDOW,
+    )
+
+
+async def test_malformed_new_entry_is_refused_and_the_rest_announced(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A new entry that does not parse is refused on its own, and not again."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    history = mock_jsecoin_client.history.return_value
+    good = new_entry(history, "-Good", "mining", "0.5", minutes=2)
+    # The newest entry is the malformed one: the last transaction is the one before.
+    bad_time = history.entries[-1].timestamp + timedelta(minutes=3)
+    records = (
+        *(HistoryRecord.of(e) for e in history.entries),
+        HistoryRecord.of(good),
+        HistoryRecord("-Bad", bad_time, {"command": "mining", "value": "much"}),
+    )
+    mock_jsecoin_client.recent_history.side_effect = None
+    mock_jsecoin_client.recent_history.return_value = RecentHistory(
+        records=records, size=len(records) + 1, skipped=1
+    )
+    mock_jsecoin_client.balances["0"] += 1
+    coordinator: JSEcoinCoordinator = init_integration.runtime_data
+    await poll(hass, freezer, coordinator.update_interval)
+    assert [event.data["id"] for event in events] == ["-Good"]
+    assert coordinator.history_entries_refused == 1
+    assert "history entry refused" in caplog.text
+    assert "history entries are malformed and were left out" in caplog.text
+    assert hass.states.get(LAST_TRANSACTION).state == good.timestamp.isoformat()
+    # Seen: the next read neither refuses nor announces it again.
+    mock_jsecoin_client.balances["0"] += 1
+    await poll(hass, freezer, coordinator.update_interval)
+    assert coordinator.history_entries_refused == 1
+    assert len(events) == 1
+
+
+async def test_lookups_are_read_a_few_at_a_time(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """Many lookups are read concurrently, never more than the bound at once."""
+    lookups = [f"site{number}.example.com" for number in range(25)]
+    for number, lookup in enumerate(lookups):
+        mock_jsecoin_client.balances[lookup] = Decimal(number)
+    entry = await setup_entry(hass, jsecoin_config_entry(lookups=lookups))
+    in_flight, most = 0, 0
+
+    async def balance(lookup: str = "0") -> Balance:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return Balance(mock_jsecoin_client.balances[lookup], "")
+
+    mock_jsecoin_client.balance.side_effect = balance
+    coordinator: JSEcoinCoordinator = entry.runtime_data
+    mock_jsecoin_client.balances["site3.example.com"] = Decimal(99)
+    await poll(hass, freezer, coordinator.update_interval)
+    assert most == JSECOIN_LOOKUP_CONCURRENCY
+    assert coordinator.data.lookups["site3.example.com"] == Decimal(99)
+    assert list(coordinator.data.lookups) == lookups
+
+
+async def test_a_failed_lookup_stops_the_others(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """The first failing lookup fails the poll; lookups still waiting are dropped."""
+    lookups = [f"site{number}.example.com" for number in range(30)]
+    for lookup in lookups:
+        mock_jsecoin_client.balances[lookup] = Decimal(1)
+    entry = await setup_entry(hass, jsecoin_config_entry(lookups=lookups))
+    asked: list[str] = []
+
+    async def balance(lookup: str = "0") -> Balance:
+        asked.append(lookup)
+        await asyncio.sleep(0)
+        if lookup == "site0.example.com":
+            raise CannotConnectError("down")
+        return Balance(Decimal(1), "")
+
+    mock_jsecoin_client.balance.side_effect = balance
+    await poll(hass, freezer, entry.runtime_data.update_interval)
+    assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
+    # Lookups still waiting for a slot when the failure came were never sent.
+    assert len(asked) < 1 + len(lookups)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_unchanged_poll_writes_no_state(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Data that compares equal reaches no entity; a change does."""
+    before = hass.states.get(BALANCE)
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert hass.states.get(BALANCE).last_reported == before.last_reported
+    init_integration.runtime_data.client.balances["0"] += 1
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+    assert hass.states.get(BALANCE).last_reported > before.last_reported
 
 
 async def test_process_history_from_an_action(
@@ -972,6 +1153,103 @@ async def test_monitors_cancelled_on_unload(
     await hass.async_block_till_done(wait_background_tasks=True)
     mock_coinsoftworks_client.execution.assert_not_called()
     assert events == []
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_execution_running_at_unload_is_followed_after_setup(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """The next load follows an execution the unload cut short, and announces it once."""
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    coordinator: CoinsoftworksCoordinator = init_integration.runtime_data
+    await coordinator.async_execute(action(coordinator, CLAIM_ID), None)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    mock_coinsoftworks_client.execution.assert_not_called()
+
+    with patch(
+        "custom_components.coinhub.coordinator.coinsoftworks.EXECUTION_MONITOR_FIRST_DELAY",
+        0,
+    ):
+        await setup_entry(hass, init_integration)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert [(e.data["execution_id"], e.data["status"]) for e in events] == [
+        ("exe-5a3c0e9b12f4", "completed")
+    ]
+    assert hass.states.get(LAST_ACTION).state == "completed"
+    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.executions"]["data"]
+    assert stored["running"] == {}
+    assert stored["last"]["status"] == "completed"
+
+
+@pytest.mark.usefixtures("fast_monitor")
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_stored_executions_are_followed_after_a_restart(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """What storage says runs is followed; the last execution is shown at once."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}.executions"
+    running = {"action_id": CLAIM_ID, "action_name": "Claim mining rewards"}
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "running": {"exe-1": running, "exe-bad": {"action_id": 12}},
+            "last": {
+                "execution_id": "exe-1",
+                "action_id": CLAIM_ID,
+                "status": "running",
+                "result": None,
+                "message": None,
+            },
+        },
+    }
+    release = asyncio.Event()
+
+    async def finished(execution_id: str) -> Execution:
+        await release.wait()
+        return Execution(execution_id, CLAIM_ID, ExecutionStatus.COMPLETED)
+
+    mock_coinsoftworks_client.execution.side_effect = finished
+    events = async_capture_events(hass, EVENT_ACTION_FINISHED)
+    await setup_entry(hass, mock_config_entry)
+    assert hass.states.get(LAST_ACTION).state == "running"
+
+    release.set()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [(e.data["execution_id"], e.data["status"]) for e in events] == [
+        ("exe-1", "completed")
+    ]
+    mock_coinsoftworks_client.execution.assert_awaited_once_with("exe-1")
+    assert hass.states.get(LAST_ACTION).state == "completed"
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+@pytest.mark.parametrize(
+    "stored", [{"running": "exe-1", "last": {"status": "bogus"}}, {"last": 7}]
+)
+async def test_unreadable_stored_executions_are_left_out(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_config_entry: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+    stored: dict[str, Any],
+) -> None:
+    """A store that cannot be read follows nothing and shows no execution."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}.executions"
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": stored}
+    await setup_entry(hass, mock_config_entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    mock_coinsoftworks_client.execution.assert_not_called()
+    assert mock_config_entry.runtime_data.data.last_execution is None
 
 
 @pytest.mark.usefixtures("fast_monitor")

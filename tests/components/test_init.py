@@ -12,12 +12,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.coinhub.account_state import ACCOUNT_STATES
 from custom_components.coinhub.api.exceptions import (
     AuthenticationError,
     CannotConnectError,
 )
 from custom_components.coinhub.const import DOMAIN, Provider
-from tests.components.conftest import CONFIG_ENTRIES
+from tests.components.conftest import CONFIG_ENTRIES, setup_entry
 
 ALL_PROVIDERS = pytest.mark.parametrize("provider", list(Provider))
 FIRST_READ = {
@@ -101,7 +102,7 @@ async def test_removed_entry_leaves_nothing_on_disk(
 ) -> None:
     """Removing an entry deletes its stores and its repair issues."""
     entry_id = init_integration.entry_id
-    for suffix in ("history", "websites", "transfers"):
+    for suffix in ("history", "websites", "transfers", "executions"):
         hass_storage[f"{DOMAIN}.{entry_id}.{suffix}"] = {
             "version": 1,
             "minor_version": 1,
@@ -120,6 +121,36 @@ async def test_removed_entry_leaves_nothing_on_disk(
     await hass.config_entries.async_remove(entry_id)
     await hass.async_block_till_done()
     assert not [key for key in hass_storage if entry_id in key]
+    assert init_integration.unique_id not in hass.data.get(ACCOUNT_STATES, {})
     assert not [
         issue for (_domain, issue) in ir.async_get(hass).issues if entry_id in issue
     ]
+
+
+async def test_a_reload_keeps_the_account_state(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """The write lock, ledger and history marker of an account outlive a reload.
+
+    After the reload the history marker is not read from storage again: the load
+    before may still be announcing, and what it holds is the newest.
+    """
+    entry = await setup_entry(hass, CONFIG_ENTRIES[Provider.JSECOIN]())
+    before = entry.runtime_data
+    shared = hass.data[ACCOUNT_STATES][entry.unique_id]
+    marker = shared.history_marker
+    assert marker is not None
+    key = f"{DOMAIN}.{entry.entry_id}.history"
+    stale = {"newest": "2000-01-01T00:00:00+00:00", "recent_ids": []}
+    hass_storage[key] = {**hass_storage[key], "data": stale}
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    after = entry.runtime_data
+    assert after is not before
+    assert hass.data[ACCOUNT_STATES][entry.unique_id] is shared
+    assert after.transfers.lock is before.transfers.lock is shared.write_lock
+    assert shared.history_marker == marker

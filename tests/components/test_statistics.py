@@ -210,7 +210,7 @@ async def test_import_tried_again_after_a_failed_read(
     async def history(self: JSEcoinClient) -> Any:
         nonlocal reads
         reads += 1
-        if reads == 2:  # the import's read, right after the first poll's
+        if reads == 1:  # the import's read: polls read only the recent history
             raise CannotConnectError("down")
         return await real_history(self)
 

@@ -148,16 +148,6 @@ async def test_large_history_with_duplicate_ids(
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "One broken entry refuses the whole history: api/jsecoin/models.py "
-        "History.from_api raises CannotConnectError for the first entry HistoryEntry."
-        "from_api cannot read, so the poll fails (entities unavailable) and none of "
-        "the good entries is ever announced while the broken one stays in the history; "
-        "it should skip (and count in a debug line) the entries it cannot read"
-    ),
-)
 async def test_large_history_with_broken_entries(
     hass: HomeAssistant, sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -52,6 +52,7 @@ from .internals import pass_client_time, shorten_request_timeout
 SLOW_ANSWER_SECONDS = 2.0
 SHORT_TIMEOUT_SECONDS = 1.0
 RETRY_AFTER_SECONDS = 1200
+GETBLOCK_WINDOW_SECONDS = 1800  # JSECOIN_GETBLOCK_LIMIT_BODY: "per 30 mins"
 JSECOIN_WINDOW_SECONDS = 900  # what JSEcoin refuses for when it gives no Retry-After  # longer than a round of polls: the next round must wait
 
 
@@ -73,37 +74,14 @@ class Fault:
         return self.breaks_polls and provider not in self.valid_for
 
 
-COINETIZE_5XX_IS_NOT_A_VERDICT = (
-    "Coinetize answering HTTP {status} with an error body is read as a refusal "
-    "(api/coinetize/client.py _read checks the body's status before the HTTP status), "
-    "and CoinetizeCoordinator._async_website_state takes any refusal of list_paths as "
-    "'not verified': the website shows verified=off instead of unavailable"
-)
-COINSOFTWORKS_500_IS_NOT_ALWAYS_UNAUTHORIZED = (
-    "api/coinsoftworks/client.py _read turns every HTTP 500 into AuthenticationError, "
-    "so a failing server starts a reauthentication; only the documented "
-    "'Unauthorized (…)' body is a refused credential, any other 500 is a server fault"
-)
-
 FAULTS = [
     Fault(
         "latency_beyond_timeout", {"kind": "latency", "seconds": SLOW_ANSWER_SECONDS}
     ),
     Fault("connection_dropped_before_answer", {"kind": "drop_before"}),
     Fault("connection_dropped_mid_body", {"kind": "truncated"}),
-    Fault(
-        "http_500",
-        {"kind": "status", "status": 500},
-        defects={
-            "coinetize": COINETIZE_5XX_IS_NOT_A_VERDICT.format(status=500),
-            "coinsoftworks": COINSOFTWORKS_500_IS_NOT_ALWAYS_UNAUTHORIZED,
-        },
-    ),
-    Fault(
-        "http_502",
-        {"kind": "status", "status": 502},
-        defects={"coinetize": COINETIZE_5XX_IS_NOT_A_VERDICT.format(status=502)},
-    ),
+    Fault("http_500", {"kind": "status", "status": 500}),
+    Fault("http_502", {"kind": "status", "status": 502}),
     Fault("http_503", {"kind": "status", "status": 503}),
     Fault("malformed_json", {"kind": "malformed"}),
     Fault("truncated_json", {"kind": "truncated_json"}),
@@ -430,16 +408,6 @@ async def test_coinetize_clock_ten_minutes_ahead(
     assert_healthy_end(hass, probe, caplog, lines=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "JSEcoin's per-key getblock limit (HTTP 400 'API Limit reached … per 30 mins') "
-        "is parsed by api/jsecoin/client.py _refusal as a plain ProviderRefusedError: "
-        "the action answers ServiceValidationError 'provider_refused' and the next "
-        "get_block is sent at once; it should be RateLimitedError (provider_rate_limited) "
-        "with the key held for 30 minutes"
-    ),
-)
 async def test_jsecoin_getblock_limit_is_a_rate_limit(
     hass: HomeAssistant,
     sandbox: Sandbox,
@@ -462,10 +430,21 @@ async def test_jsecoin_getblock_limit_is_a_rate_limit(
         with pytest.raises(HomeAssistantError) as err:
             await call_action(hass, "get_block", probe.entry, block=72318)
         assert not isinstance(err.value, ServiceValidationError)
-        assert err.value.translation_key == "provider_rate_limited"
+        assert err.value.translation_key == "rate_limited"
     assert sandbox.route_count("jsecoin", "/getblock/") == 1
     await poll(hass)
     assert_healthy_end(hass, probe, caplog, lines=0)
+
+    # Held for the provider's whole window, then sent again.
+    await sandbox.admin("DELETE", "/faults")
+    pass_client_time(probe.entry, GETBLOCK_WINDOW_SECONDS - 60)
+    with pytest.raises(HomeAssistantError):
+        await call_action(hass, "get_block", probe.entry, block=72318)
+    assert sandbox.route_count("jsecoin", "/getblock/") == 1
+    pass_client_time(probe.entry, 60)
+    block = await call_action(hass, "get_block", probe.entry, block=72318)
+    assert block["block_id"] == 72318
+    assert sandbox.route_count("jsecoin", "/getblock/") == 2
 
 
 async def test_coinsoftworks_bearer_runs_out_between_two_polls(

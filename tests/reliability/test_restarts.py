@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
-import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -111,16 +110,6 @@ async def test_link_website_answered_while_stopped(
     assert available(hass, "binary_sensor.late_example_net_verified")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A coinsoftworks execution still running when the entry unloads is forgotten: "
-        "CoinsoftworksCoordinator.async_execute follows it in a background task of the "
-        "entry (coordinator/coinsoftworks.py _async_monitor), cancelled on unload, and nothing "
-        "persists the execution id, so after the start no coinhub_action_finished is "
-        "ever fired; it should store running executions and resume following them"
-    ),
-)
 async def test_execution_running_over_a_restart_is_announced_once(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:

@@ -200,18 +200,6 @@ async def test_transfer_answered_after_a_restart_is_announced_once(
     assert announced == ["answered-late"]
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: seen failing in 3 runs of 5, so it cannot be strict
-    reason=(
-        "Transfers queued behind the transfer guard's lock when the entry reloads run "
-        "on the unloaded entry's coordinator (services/jsecoin.py hands them to the "
-        "TransferGuard of the coordinator resolved at call time), and each "
-        "JSEcoinCoordinator keeps its own history marker (coordinator/jsecoin.py "
-        "_async_announce): the old coordinator announcing and saving the first "
-        "transfer races the new coordinator loading the marker, and the first transfer "
-        "is then announced twice"
-    ),
-)
 async def test_transfers_queued_over_a_restart_are_announced_once(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:
@@ -234,18 +222,6 @@ async def test_transfers_queued_over_a_restart_are_announced_once(
     assert sorted(announced) == ["after-restart", "queued-0", "queued-1", "queued-2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The daily limit does not hold across a reload: each JSEcoinCoordinator builds "
-        "its own TransferGuard (coordinator/jsecoin.py), with its own lock and its own "
-        "TransferLedger that reads the store once (transfers.py _async_records). Calls "
-        "queued on the unloaded entry's guard and calls made after the reload each "
-        "check the limit against their own records and are not serialised: 20 "
-        "transfers of 40 JSE all go out, 800 JSE against a 500 JSE limit. One guard and "
-        "one ledger per account must outlive the reload"
-    ),
-)
 async def test_transfers_on_both_sides_of_a_restart_share_the_daily_limit(
     hass: HomeAssistant, sandbox: Sandbox
 ) -> None:

@@ -14,10 +14,13 @@ What a provider's answers mean stays in its client, which hands each request a r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+import gc
 import json
 import re
+import threading
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -62,22 +65,76 @@ def join_url(
     return url + "/" if trailing_slash else url
 
 
-def decode_json(raw: bytes, *, parse_float: Callable[[str], Any] = float) -> Any:
+type ObjectHook = Callable[[dict[str, Any]], Any]
+
+
+def decode_json(
+    raw: bytes,
+    *,
+    parse_float: Callable[[str], Any] = float,
+    object_hook: ObjectHook | None = None,
+) -> Any:
     """Parse a body as JSON whatever content type it came with; ``None`` if it is not."""
     try:
         return json.loads(
-            raw.decode("utf-8", errors="replace"), parse_float=parse_float
+            raw.decode("utf-8", errors="replace"),
+            parse_float=parse_float,
+            object_hook=object_hook,
         )
     except ValueError:
         return None
 
 
 def decode_json_object(
-    raw: bytes, *, parse_float: Callable[[str], Any] = float
+    raw: bytes,
+    *,
+    parse_float: Callable[[str], Any] = float,
+    object_hook: ObjectHook | None = None,
 ) -> dict[str, Any] | None:
     """Parse a body that should be a JSON object; ``None`` if it is anything else."""
-    body = decode_json(raw, parse_float=parse_float)
+    body = decode_json(raw, parse_float=parse_float, object_hook=object_hook)
     return body if isinstance(body, dict) else None
+
+
+# Collections paused by decoders, and whether the collector ran before the first.
+_collection_pauses = 0
+_collection_was_enabled = False
+_collection_lock = threading.Lock()
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Keep the garbage collector from running while a long body is decoded.
+
+    Decoding a long body allocates hundreds of thousands of objects, which would set
+    off collections of the whole heap part-way through — most of the time a long
+    decode holds the interpreter. None of those objects form cycles, so nothing is
+    left for the collector afterwards. Safe across threads: the collector is back on
+    when the last pause ends (if it was on before the first).
+    """
+    global _collection_pauses, _collection_was_enabled  # noqa: PLW0603
+    with _collection_lock:
+        if _collection_pauses == 0:
+            _collection_was_enabled = gc.isenabled()
+            gc.disable()
+        _collection_pauses += 1
+    try:
+        yield
+    finally:
+        with _collection_lock:
+            _collection_pauses -= 1
+            if _collection_pauses == 0 and _collection_was_enabled:
+                gc.enable()
+
+
+def pass_through(value: dict[str, Any]) -> dict[str, Any]:
+    """Return a decoded object as it is: an ``object_hook`` that lets the loop in.
+
+    ``json`` decodes in C without ever letting another thread run; a hook written in
+    Python is a point where it does, so a worker thread decoding a long body gives
+    the event loop its turn every switch interval instead of holding it throughout.
+    """
+    return value
 
 
 def retry_after_seconds(header: str | None) -> float | None:
@@ -208,6 +265,24 @@ class ProviderClient:
         return CannotConnectError(
             f"{self.provider} answered {call.name} with an unreadable body "
             f"(HTTP {status})"
+        )
+
+    def _server_fault(
+        self, call: Call, status: int, message: str | None = None
+    ) -> CoinHubError:
+        """Return the error of a 5xx answer: the server failed, whatever its body says.
+
+        A server error is never the provider's verdict on the request: a read is
+        simply unanswered, a write may have been applied before the server failed.
+        """
+        said = f": {message}" if message else ""
+        if call.writes:
+            return OutcomeUnknownError(
+                f"{self.provider} failed on {call.name} (HTTP {status}){said}; "
+                f"{self.lost_write}"
+            )
+        return CannotConnectError(
+            f"{self.provider} failed on {call.name} (HTTP {status}){said}"
         )
 
     def _parsed[T](

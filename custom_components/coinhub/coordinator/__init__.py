@@ -27,6 +27,7 @@ from .coinsoftworks import (
     CoinsoftworksCoordinator,
     CoinsoftworksData,
     action_finished_event_data,
+    executions_store,
 )
 from .jsecoin import (
     JSECOIN_BLOCK_INTERVAL,
@@ -70,6 +71,7 @@ async def async_remove_entry_data(hass: HomeAssistant, entry_id: str) -> None:
     """
     await history_store(hass, entry_id).async_remove()
     await websites_journal(hass, entry_id).async_remove()
+    await executions_store(hass, entry_id).async_remove()
     await income_store(hass, entry_id).async_remove()
     for issue in (ISSUE_NO_READ_ACCESS, ISSUE_RATE_LIMITED):
         ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry_id))

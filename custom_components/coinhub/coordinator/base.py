@@ -49,6 +49,9 @@ class CoinHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
             config_entry=entry,
             name=entry.title,
             update_interval=self.polling_interval(entry),
+            # A poll that finds nothing changed writes no state: the data compares
+            # equal (frozen dataclasses all the way down).
+            always_update=False,
         )
         self.account_id: str = entry.unique_id or entry.entry_id
         self.account_device_info = DeviceInfo(

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, override
+import math
+from typing import Any, Final, Protocol, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from ..account_state import account_state
+from ..api.exceptions import CannotConnectError
 from ..api.jsecoin import (
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_WINDOW,
     History,
     HistoryEntry,
+    HistoryRecord,
     JSEcoinClient,
 )
 from ..clients import jsecoin_client
@@ -27,6 +31,7 @@ from ..const import (
     CONF_LOOKUPS,
     DOMAIN,
     EVENT_TRANSACTION,
+    LOGGER,
     Provider,
 )
 from ..income import IncomeFigures, IncomeTracker
@@ -46,9 +51,13 @@ JSECOIN_MIN_INTERVAL: Final = timedelta(seconds=60)
 # than costing a request on every poll.
 JSECOIN_HISTORY_SAFETY_INTERVAL: Final = timedelta(minutes=30)
 JSECOIN_BLOCK_INTERVAL: Final = timedelta(minutes=5)
+# Lookups are asked this many at a time: quick, and a burst the provider can take.
+JSECOIN_LOOKUP_CONCURRENCY: Final = 10
 # History entries are recognised by id within this window before the newest one seen,
 # so an entry the provider writes a little out of timestamp order is still caught.
 HISTORY_REORDER_WINDOW: Final = timedelta(hours=1)
+# Before anything was ever seen, every entry is new.
+_BEGINNING: Final = datetime(1970, 1, 1, tzinfo=UTC)
 HISTORY_STORAGE_VERSION: Final = 1
 
 
@@ -61,6 +70,20 @@ class JSEcoinData:
     block_id: int | None
     last_transaction: HistoryEntry | None
     income: IncomeFigures
+
+
+class Dated(Protocol):
+    """Anything told apart in a history by its id and timestamp."""
+
+    @property
+    def id(self) -> str:
+        """The transaction id."""
+        ...
+
+    @property
+    def timestamp(self) -> datetime:
+        """When the transaction happened."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +99,11 @@ class HistoryMarker:
     recent_ids: frozenset[str]
 
     @classmethod
-    def of(cls, entries: Iterable[HistoryEntry]) -> HistoryMarker:
-        """Return the marker of a history whose entries have all been announced."""
+    def of(cls, entries: Iterable[Dated]) -> HistoryMarker:
+        """Return the marker of a history whose entries have all been announced.
+
+        Only the entries within :data:`HISTORY_REORDER_WINDOW` of the newest matter.
+        """
         entries = tuple(entries)
         if not entries:
             return cls(newest=None, recent_ids=frozenset())
@@ -88,7 +114,14 @@ class HistoryMarker:
             recent_ids=frozenset(e.id for e in entries if e.timestamp >= since),
         )
 
-    def is_new(self, entry: HistoryEntry) -> bool:
+    @property
+    def since(self) -> datetime:
+        """Return the earliest time at which an entry may still be new."""
+        return (
+            _BEGINNING if self.newest is None else self.newest - HISTORY_REORDER_WINDOW
+        )
+
+    def is_new(self, entry: Dated) -> bool:
         """Tell whether ``entry`` has not been announced yet."""
         if self.newest is None or entry.timestamp > self.newest:
             return True
@@ -115,14 +148,33 @@ class HistoryMarker:
 
 
 def jsecoin_polling_interval(lookup_count: int) -> timedelta:
-    """Return the interval at which a poll of the main balance and lookups fits the share."""
-    seconds_per_request = RATE_LIMIT_WINDOW / (
-        RATE_LIMIT_REQUESTS * JSECOIN_POLLING_SHARE
+    """Return the interval at which every read of the polls fits the polling share.
+
+    Counted at their worst: a poll reads the main balance, each lookup and the history
+    (a mining account's balance moves all the time), and the block id is read once
+    per :data:`JSECOIN_BLOCK_INTERVAL` (at most one per poll). The interval is the
+    shortest whole number of seconds at which every window of the provider's limit
+    holds no more polls than fit.
+    """
+    window = RATE_LIMIT_WINDOW
+    share = RATE_LIMIT_REQUESTS * JSECOIN_POLLING_SHARE
+    per_poll = 2 + lookup_count  # balance, lookups, history
+    block_reads = math.ceil(window / JSECOIN_BLOCK_INTERVAL.total_seconds())
+    # Polls per window, each with a block read while there are fewer polls than reads.
+    polls = max(
+        (
+            n
+            for n in range(1, math.floor(share) + 1)
+            if _reads(n, per_poll, block_reads) <= share
+        ),
+        default=1,
     )
-    return max(
-        JSECOIN_MIN_INTERVAL,
-        timedelta(seconds=(1 + lookup_count) * seconds_per_request),
-    )
+    return max(JSECOIN_MIN_INTERVAL, timedelta(seconds=math.ceil(window / polls)))
+
+
+def _reads(polls: int, per_poll: int, block_reads: int) -> int:
+    """Return the requests of ``polls`` polls in one window, block reads included."""
+    return polls * per_poll + min(polls, block_reads)
 
 
 def transaction_event_data(entry_id: str, entry: HistoryEntry) -> dict[str, Any]:
@@ -152,11 +204,16 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self.client = jsecoin_client(hass, entry.data)
         self.lookups: tuple[str, ...] = tuple(entry.options.get(CONF_LOOKUPS, ()))
         self._history_store = history_store(hass, entry.entry_id)
-        self._history_marker: HistoryMarker | None = None
-        self._history_lock = asyncio.Lock()
+        # How far the history was announced is the account's, not this load's: a poll
+        # or transfer of the entry before a reload may still be announcing.
+        self._account = account_state(hass, self.account_id)
+        self._history_lock = self._account.history_lock
         self._history_read_at: datetime | None = None
         self._block_read_at: datetime | None = None
         self._transaction_listeners: list[Callable[[HistoryEntry], None]] = []
+        # New history entries refused as malformed, since the entry was set up.
+        self.history_entries_refused = 0
+        self._history_skipped = 0  # entries the last history read left out
         # Income and long-term statistics follow each new entry and the balance.
         self.income = IncomeTracker(hass, entry.entry_id)
         self.statistics = AccountStatistics(self)
@@ -173,10 +230,13 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
 
     @override
     async def _async_setup(self) -> None:
-        """Load how far the history has been announced."""
+        """Load how far the history has been announced, unless a load before did."""
         await super()._async_setup()
-        if stored := await self._history_store.async_load():
-            self._history_marker = HistoryMarker.from_dict(stored)
+        async with self._history_lock:
+            if not self._account.history_loaded:
+                if stored := await self._history_store.async_load():
+                    self._account.history_marker = HistoryMarker.from_dict(stored)
+                self._account.history_loaded = True
         await self.income.async_load()
         await self.statistics.async_load()
 
@@ -195,24 +255,20 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         now = dt_util.utcnow()
         previous = self.data
         balance = (await self.client.balance()).balance
-        lookups = {
-            lookup: (await self.client.balance(lookup)).balance
-            for lookup in self.lookups
-        }
+        lookups = await self._async_lookup_balances()
         last_transaction = None if previous is None else previous.last_transaction
         if (
             previous is None
             or balance != previous.balance
             or _due(self._history_read_at, now, JSECOIN_HISTORY_SAFETY_INTERVAL)
         ):
-            history = await self.client.history()
+            last_transaction = await self._async_read_history()
             self._history_read_at = now
-            await self._async_announce(history)
-            last_transaction = history.entries[-1] if history.entries else None
         block_id = None if previous is None else previous.block_id
         if _due(self._block_read_at, now, JSECOIN_BLOCK_INTERVAL):
             block_id = await self.client.current_block_id()
             self._block_read_at = now
+        self.statistics.async_on_poll(balance)
         return JSEcoinData(
             balance=balance,
             lookups=lookups,
@@ -221,13 +277,53 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             income=await self.income.async_observe(balance),
         )
 
+    async def _async_lookup_balances(self) -> dict[str, Decimal]:
+        """Read every lookup's balance, a few at a time; the first failure stops all."""
+        if not self.lookups:
+            return {}
+        slots = asyncio.Semaphore(JSECOIN_LOOKUP_CONCURRENCY)
+
+        async def read(lookup: str) -> Decimal:
+            async with slots:
+                return (await self.client.balance(lookup)).balance
+
+        reads = [asyncio.ensure_future(read(lookup)) for lookup in self.lookups]
+        try:
+            balances = await asyncio.gather(*reads)
+        except BaseException:
+            for pending in reads:
+                pending.cancel()
+            raise
+        return dict(zip(self.lookups, balances, strict=True))
+
+    async def _async_read_history(self) -> HistoryEntry | None:
+        """Read what is recent in the history, announce what is new; return the last.
+
+        Only the entries from the marker's window on are looked at: the rest of the
+        history was announced before (or is the baseline).
+        """
+        marker = self._account.history_marker
+        since = None if marker is None else marker.since
+        recent = await self.client.recent_history(since, window=HISTORY_REORDER_WINDOW)
+        if recent.skipped != self._history_skipped:
+            # Told when it changes, not on every read while a broken entry remains.
+            self._history_skipped = recent.skipped
+            LOGGER.warning(
+                "%s: %d of %d history entries are malformed and were left out",
+                self.name,
+                recent.skipped,
+                recent.size,
+            )
+        await self._async_announce(recent.records)
+        return _last_entry(recent.records)
+
     async def async_process_history(self, history: History) -> None:
         """Announce the entries of a freshly read history that are new.
 
-        Called by the polls and by actions that read the history themselves (after a
-        transfer, or to reconcile a lost answer), so nothing is announced twice.
+        Called by actions that read the history themselves (after a transfer, or to
+        reconcile a lost answer), so nothing is announced twice.
         """
-        await self._async_announce(history)
+        await self._async_announce([HistoryRecord.of(e) for e in history.entries])
         if self.data is not None and history.entries:
             last = history.entries[-1]
             if last != self.data.last_transaction:
@@ -241,28 +337,46 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self._transaction_listeners.append(listener)
         return lambda: self._transaction_listeners.remove(listener)
 
-    async def _async_announce(self, history: History) -> None:
+    async def _async_announce(self, records: Sequence[HistoryRecord]) -> None:
         """Fire an event per new entry, in order, then persist how far we got.
 
-        The first history ever read is the baseline: it is what the account already
-        had, so it is recorded without an event flood.
+        ``records`` hold at least every entry from the marker's window on, oldest
+        first. The first history ever read is the baseline: it is what the account
+        already had, so it is recorded without an event flood. A new entry that cannot
+        be parsed is refused (logged, never announced) without holding up the others.
         """
         async with self._history_lock:
-            marker = self._history_marker
+            marker = self._account.history_marker
             if marker is not None:
-                new_entries = [e for e in history.entries if marker.is_new(e)]
-                if not new_entries:
+                new_records = [r for r in records if marker.is_new(r)]
+                if not new_records:
                     return
-                for entry in new_entries:
+                for record in new_records:
+                    try:
+                        entry = record.entry()
+                    except CannotConnectError as err:
+                        self.history_entries_refused += 1
+                        LOGGER.warning("%s: history entry refused: %s", self.name, err)
+                        continue
                     self.hass.bus.async_fire(
                         EVENT_TRANSACTION,
                         transaction_event_data(self.config_entry.entry_id, entry),
                     )
                     for listener in tuple(self._transaction_listeners):
                         listener(entry)
-            self._history_marker = HistoryMarker.of(history.entries)
+            marker = self._account.history_marker = HistoryMarker.of(records)
             # Saved right away: a restart must neither repeat nor miss an entry.
-            await self._history_store.async_save(self._history_marker.as_dict())
+            await self._history_store.async_save(marker.as_dict())
+
+
+def _last_entry(records: Sequence[HistoryRecord]) -> HistoryEntry | None:
+    """Return the newest entry that parses."""
+    for record in reversed(records):
+        try:
+            return record.entry()
+        except CannotConnectError:
+            continue
+    return None
 
 
 def history_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:

@@ -359,6 +359,15 @@ class CoinetizeClient(ProviderClient):
                 retry_after=retry_after,
             )
         body = decode_json_object(await response.read())
+        if response.status >= 500:
+            # A failing server may still wrap its trouble in the error shape; that
+            # is no refusal of the request (and no verdict on a website).
+            message = None if body is None else body.get("message")
+            raise self._server_fault(
+                endpoint,
+                response.status,
+                self._scrubbed(message) if isinstance(message, str) else None,
+            )
         if body is not None and body.get("status") == "error":
             raise self._refusal(endpoint, body, response.status, retry_after)
         if body is not None and body.get("status") == "success" and response.ok:

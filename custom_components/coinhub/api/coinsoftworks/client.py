@@ -58,6 +58,8 @@ _AUTHENTICATE_CALL: Final = Call("/authentication", writes=False)
 
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _MAX_MESSAGE_LENGTH = 300
+# The documented text of refused credentials, answered with HTTP 500.
+_UNAUTHORIZED = re.compile(r"\s*(?:500\s+)?unauthori[sz]ed\b", re.IGNORECASE)
 
 # --- ASSUMPTION --------------------------------------------------------------------
 # Executing and monitoring actions is not in the public document (it is in the
@@ -349,25 +351,40 @@ class CoinsoftworksClient(ProviderClient):
                 "coinsoftworks is throttling requests (too many requests)",
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
-        if status == 500:
-            # The document's "500 Unauthorized (check your account API Key or enable
-            # it through the settings)": nothing was applied.
-            raise AuthenticationError(UNAUTHORIZED_MESSAGE)
-        body = decode_json(await response.read())
+        raw = await response.read()
+        body = decode_json(raw)
+        if status >= 500:
+            # The document answers refused credentials with "500 Unauthorized (check
+            # your account API Key or enable it through the settings)": nothing was
+            # applied. Any other 5xx is a failing server, not a verdict on the key.
+            message = self._error_text(body, raw)
+            if _UNAUTHORIZED.match(message):
+                raise AuthenticationError(UNAUTHORIZED_MESSAGE)
+            quoted = message if message and isinstance(body, Mapping) else None
+            raise self._server_fault(call, status, quoted and self._scrubbed(quoted))
         if status in {400, 404} and isinstance(body, Mapping):
             raise ProviderRefusedError(self._refusal_message(body, status))
         if 200 <= status < 300 and body is not None:
             return body
         raise self._unreadable(call, status)
 
+    @staticmethod
+    def _error_text(body: Any, raw: bytes) -> str:
+        """Return the text of an error answer: its JSON message, else the plain body."""
+        if isinstance(body, Mapping):
+            message = body.get("message", body.get("error"))
+            if isinstance(message, Mapping):
+                message = message.get("message")
+            return message.strip() if isinstance(message, str) else ""
+        if isinstance(body, str):
+            return body.strip()
+        return raw.decode("utf-8", errors="replace").strip()[:_MAX_MESSAGE_LENGTH]
+
     def _refusal_message(self, body: Mapping[str, Any], status: int) -> str:
         """Return the provider's refusal text, never echoing a credential back."""
-        message = body.get("message", body.get("error"))
-        if isinstance(message, Mapping):
-            message = message.get("message")
-        if not isinstance(message, str) or not message.strip():
+        if not (message := self._error_text(body, b"")):
             return f"coinsoftworks refused the request (HTTP {status})"
-        return self._scrubbed(message.strip())
+        return self._scrubbed(message)
 
 
 def _server_time(date_header: str | None) -> float | None:

@@ -24,7 +24,9 @@ from .models import (
     ExportResult,
     History,
     HistoryEntry,
+    HistoryRecord,
     ImportResult,
+    RecentHistory,
     TransferResult,
 )
 
@@ -43,8 +45,10 @@ __all__ = [
     "ExportResult",
     "History",
     "HistoryEntry",
+    "HistoryRecord",
     "ImportResult",
     "JSEcoinClient",
+    "RecentHistory",
     "RequestBudget",
     "TransferResult",
     "format_amount",

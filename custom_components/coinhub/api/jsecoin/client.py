@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 import math
 import re
@@ -30,8 +31,10 @@ from yarl import URL
 from .._http import (
     Call,
     ProviderClient,
+    collection_paused,
     decode_json_object,
     join_url,
+    pass_through,
     retry_after_seconds,
     safe_segment,
 )
@@ -50,6 +53,7 @@ from .models import (
     ExportResult,
     History,
     ImportResult,
+    RecentHistory,
     TransferResult,
     block_id_from_api,
 )
@@ -93,6 +97,11 @@ _LOCKED = re.compile(
     re.IGNORECASE,
 )
 _NO_ACCESS = re.compile(r"does not have (read|write) access", re.IGNORECASE)
+# A per-key limit of one call ("API Limit reached: 60 getblock requests per 30 mins"),
+# answered with HTTP 400: a rate limit of that call, not a refusal of the input.
+_CALL_LIMIT = re.compile(
+    r"API Limit reached.*?per (\d+(?:\.\d+)?)\s*min", re.IGNORECASE | re.DOTALL
+)
 _KEY_REFUSED = re.compile(
     r"API key not recognized|credentials could not be (?:matched|found)",
     re.IGNORECASE,
@@ -128,6 +137,8 @@ class RequestBudget:
         self._clock = clock
         self._sent: deque[float] = deque()
         self._held_until = 0.0
+        # Calls the provider limits on their own, each held until its window ends.
+        self._calls_held_until: dict[str, float] = {}
 
     def __repr__(self) -> str:
         """Show the limit and what is left of it."""
@@ -148,9 +159,19 @@ class RequestBudget:
         self._forget_before(now - self.window)
         return self.requests - len(self._sent)
 
-    def acquire(self) -> None:
-        """Count one request, or raise :class:`RateLimitedError` when none is left."""
+    def acquire(self, call: str | None = None) -> None:
+        """Count one request, or raise :class:`RateLimitedError` when none is left.
+
+        ``call`` names the request's endpoint, for limits of one call only.
+        """
         now = self._now()
+        if call is not None and now < (until := self._calls_held_until.get(call, 0)):
+            retry_after = max(1, math.ceil(until - now))
+            raise RateLimitedError(
+                f"JSEcoin limits {call} requests of this key; "
+                f"try again in {retry_after} seconds",
+                retry_after=retry_after,
+            )
         if now < self._held_until:
             raise self._exhausted(self._held_until - now)
         self._forget_before(now - self.window)
@@ -161,6 +182,14 @@ class RequestBudget:
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds``: the provider itself said it is throttling."""
         self._held_until = max(self._held_until, self._now() + seconds)
+
+    def hold_call(self, call: str, seconds: float) -> None:
+        """Send no ``call`` for ``seconds``: the provider's own limit of it was reached.
+
+        Other calls go on: the provider counts this one apart.
+        """
+        until = self._now() + seconds
+        self._calls_held_until[call] = max(self._calls_held_until.get(call, 0), until)
 
     def _forget_before(self, start: float) -> None:
         while self._sent and self._sent[0] <= start:
@@ -274,6 +303,37 @@ THREAD_DECODE_BYTES = 256 * 1024
 THREAD_PARSE_ENTRIES = 1000
 
 
+# What a read keeps of its decoded body (run where the body was decoded).
+type Pick = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _decode_and_pick(raw: bytes, pick: Pick) -> dict[str, Any] | None:
+    """Decode a body with its amounts as text, and keep what ``pick`` keeps of it."""
+    body = decode_json_object(raw, parse_float=str)
+    return None if body is None else pick(body)
+
+
+def _decode_long(raw: bytes) -> dict[str, Any] | None:
+    """Decode a long body in a worker thread, letting the event loop in meanwhile.
+
+    See :func:`_decode_long_and_pick`; here every amount becomes a ``Decimal``.
+    """
+    with collection_paused():
+        return decode_json_object(raw, parse_float=Decimal, object_hook=pass_through)
+
+
+def _decode_long_and_pick(raw: bytes, pick: Pick) -> dict[str, Any] | None:
+    """Do :func:`_decode_and_pick` for a long body, in a worker thread.
+
+    The collector is paused meanwhile and the decoder lets the event loop in now and
+    then (:func:`pass_through`): a thread alone does not free the loop, as decoding
+    holds the interpreter. What ``pick`` drops is freed here, still paused.
+    """
+    with collection_paused():
+        body = decode_json_object(raw, parse_float=str, object_hook=pass_through)
+        return None if body is None else pick(body)
+
+
 class JSEcoinClient(ProviderClient):
     """Calls to the JSEcoin API for the account of one API key.
 
@@ -358,6 +418,28 @@ class JSEcoinClient(ProviderClient):
             return await asyncio.to_thread(History.from_api, body)
         return History.from_api(body)
 
+    async def recent_history(
+        self, since: datetime | None, *, window: timedelta
+    ) -> RecentHistory:
+        """Return the entries from ``since`` on (or within ``window`` of the newest).
+
+        What a poll needs of a history that may hold 100,000 entries: amounts are
+        decoded as text (exact, and a ``Decimal`` only for the entries picked), and a
+        long body is decoded and scanned in a worker thread with the collector paused,
+        so the full object never reaches the event loop and is freed where it was made.
+        """
+
+        def pick(body: dict[str, Any]) -> dict[str, Any]:
+            if body.get("success") in {1, "1"} and not body.get("fail"):
+                body["history"] = RecentHistory.from_api(
+                    body.get("history"), since=since, window=window
+                )
+            return body
+
+        body = await self._send(("history", KEY_PLACEHOLDER), writes=False, pick=pick)
+        recent: RecentHistory = body["history"]
+        return recent
+
     async def current_block_id(self) -> int:
         """Return the id of the block being worked on."""
         return block_id_from_api(await self._read(("currentblockid", KEY_PLACEHOLDER)))
@@ -392,21 +474,30 @@ class JSEcoinClient(ProviderClient):
         return self._parsed(Call(f"/{segments[0]}/", writes=True), parse, body)
 
     async def _send(
-        self, segments: tuple[str, ...], *, writes: bool, secret: str | None = None
+        self,
+        segments: tuple[str, ...],
+        *,
+        writes: bool,
+        secret: str | None = None,
+        pick: Pick | None = None,
     ) -> dict[str, Any]:
         call = Call(f"/{segments[0]}/", writes)
         url = URL(join_url(self._base_url, segments, trailing_slash=True), encoded=True)
-        self._budget.acquire()
+        self._budget.acquire(segments[0])
 
         async def read(response: aiohttp.ClientResponse) -> dict[str, Any]:
-            return await self._answer(call, response, secret)
+            return await self._answer(call, response, secret, pick)
 
         return await self._request(
             "GET", url, call, read, headers={"Authorization": self._api_key}
         )
 
     async def _answer(
-        self, call: Call, response: aiohttp.ClientResponse, secret: str | None
+        self,
+        call: Call,
+        response: aiohttp.ClientResponse,
+        secret: str | None,
+        pick: Pick | None = None,
     ) -> dict[str, Any]:
         status = response.status
         if status == 429:
@@ -417,13 +508,24 @@ class JSEcoinClient(ProviderClient):
                 retry_after=retry_after,
             )
         raw = await response.read()
-        body = (
-            await asyncio.to_thread(decode_json_object, raw, parse_float=Decimal)
-            if len(raw) > THREAD_DECODE_BYTES
-            else decode_json_object(raw, parse_float=Decimal)
-        )
+        if pick is not None:
+            body = (
+                await asyncio.to_thread(_decode_long_and_pick, raw, pick)
+                if len(raw) > THREAD_DECODE_BYTES
+                else _decode_and_pick(raw, pick)
+            )
+        else:
+            body = (
+                await asyncio.to_thread(_decode_long, raw)
+                if len(raw) > THREAD_DECODE_BYTES
+                else decode_json_object(raw, parse_float=Decimal)
+            )
         if body is not None and body.get("fail"):
-            raise self._refusal(body, status, secret)
+            refusal = self._refusal(body, status, secret)
+            if isinstance(refusal, RateLimitedError) and refusal.retry_after:
+                # A limit of this call alone: hold it, let the key's other calls go on.
+                self._budget.hold_call(call.name.strip("/"), refusal.retry_after)
+            raise refusal
         if body is not None and status == 200 and body.get("success") in {1, "1"}:
             return body
         raise self._unreadable(call, status)
@@ -433,6 +535,10 @@ class JSEcoinClient(ProviderClient):
     ) -> CoinHubError:
         """Turn a ``fail`` answer into the exception its notification stands for."""
         notification = self._scrubbed(body.get("notification"), secret)
+        if limit := _CALL_LIMIT.search(notification):
+            # When the provider's window started is unknown: wait all of it.
+            window = float(limit.group(1)) * 60
+            return RateLimitedError(f"JSEcoin: {notification}", retry_after=window)
         if locked := _LOCKED.search(notification):
             delay = locked.group(1)
             return AccountLockedError(

@@ -16,14 +16,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 import hashlib
 import hmac
+from itertools import chain
 import json
+import math
 from typing import Any
 
 from .._parse import AnswerFields
+from ..exceptions import CannotConnectError
 
 # The commands the provider writes into history and blocks (others are kept as-is).
 COMMAND_TRANSFER = "transfer"
@@ -80,6 +83,14 @@ def _signed_command(
     if not isinstance(command, str) or not command:
         raise _fields.unexpected(f"command in {what}")
     return data, command
+
+
+def _entry_milliseconds(entry: Mapping[str, Any], data: Mapping[str, Any]) -> Any:
+    """Return when a history entry happened, as sent: its own ``ts`` comes first."""
+    for candidate in (entry.get("ts"), data.get("ts"), entry.get("received")):
+        if candidate is not None:
+            return candidate
+    return None
 
 
 def _keyed_objects(
@@ -202,19 +213,11 @@ class HistoryEntry:
         value = _fields.decimal(
             entry.get("value", data.get("value")), f"value in {what}"
         )
-        milliseconds = next(
-            (
-                candidate
-                for candidate in (
-                    entry.get("ts"),
-                    data.get("ts"),
-                    entry.get("received"),
-                )
-                if candidate is not None
-            ),
-            None,
+        if not math.isfinite(float(value)):  # beyond what an event can carry
+            raise _fields.unexpected(f"value in {what}")
+        timestamp = _fields.unix_milliseconds(
+            _entry_milliseconds(entry, data), f"ts in {what}"
         )
-        timestamp = _fields.unix_milliseconds(milliseconds, f"ts in {what}")
         user1 = _optional_integer(entry.get("user1"), f"user1 in {what}")
         user2 = _optional_integer(entry.get("user2"), f"user2 in {what}")
         counterparty_email = counterparty_key = None
@@ -265,6 +268,146 @@ class History:
         user_ids = Counter(e.user_id for e in entries if e.user_id is not None)
         account_user_id = user_ids.most_common(1)[0][0] if user_ids else None
         return cls(entries=tuple(entries), account_user_id=account_user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """A history entry told apart by id and timestamp, parsed only when asked.
+
+    Finding what is new in a long history needs no more than these two; an entry's
+    amounts and counterparty are parsed by :meth:`entry` for the few that matter.
+    """
+
+    id: str
+    timestamp: datetime
+    source: Mapping[str, Any] | HistoryEntry = field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryRecord:
+        """Return the record of an entry already parsed."""
+        return cls(id=entry.id, timestamp=entry.timestamp, source=entry)
+
+    def entry(self) -> HistoryEntry:
+        """Parse the entry; raises ``CannotConnectError`` when it is malformed."""
+        if isinstance(self.source, HistoryEntry):
+            return self.source
+        return HistoryEntry.from_api(self.id, self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentHistory:
+    """The recent part of an account's history, oldest first, as records.
+
+    ``size`` counts every entry of the history; ``skipped`` those left out because
+    they are not an object or tell no readable time.
+    """
+
+    records: tuple[HistoryRecord, ...]
+    size: int
+    skipped: int
+
+    @classmethod
+    def from_api(
+        cls, raw: Any, *, since: datetime | None, window: timedelta
+    ) -> RecentHistory:
+        """Pick the recent entries out of a decoded ``history`` object.
+
+        Picked are the entries within ``window`` of the newest, and every entry from
+        ``since`` on. Only the picked entries become records: the rest of a long history
+        is looked at for its timestamp alone (an ``int`` ``ts``, as the provider sends
+        it, is compared as is), so the cost after decoding is a quick pass plus what is
+        recent.
+        """
+        if raw is None:
+            return cls(records=(), size=0, skipped=0)
+        if not isinstance(raw, dict):
+            raise _fields.unexpected("history")
+        stamps = _HistoryStamps(raw)
+        window_ms = window // timedelta(milliseconds=1)
+        picked: list[tuple[int, str, Any]] = []
+        if since is not None:
+            picked = stamps.since(math.floor(since.timestamp() * 1000))
+        # The newest entry is among those picked, if any; the window before it may
+        # reach further back than ``since``.
+        newest = max(ms for ms, _id, _entry in picked) if picked else stamps.newest()
+        if newest is None:
+            return cls(records=(), size=len(raw), skipped=stamps.skipped)
+        if since is None or newest - window_ms < since.timestamp() * 1000:
+            picked = stamps.since(newest - window_ms)
+        records: list[HistoryRecord] = []
+        skipped = stamps.skipped
+        # Sorted as milliseconds first: the same order as (timestamp, id).
+        for milliseconds, entry_id, entry in sorted(picked, key=lambda p: p[:2]):
+            try:  # what unix_milliseconds does, for a number already whole
+                timestamp = datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+            except OverflowError, OSError, ValueError:
+                skipped += 1
+                continue
+            records.append(HistoryRecord(entry_id, timestamp, entry))
+        return cls(records=tuple(records), size=len(raw), skipped=skipped)
+
+
+class _HistoryStamps:
+    """The timestamps of a decoded history object, in unix milliseconds.
+
+    The provider's own ``ts`` (an ``int``) is taken as is; any other entry goes the
+    long way through the parser's rules, and one that tells no time is skipped (and
+    counted) rather than spoiling the rest of the history.
+    """
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+        self._odd = {
+            entry_id: _slow_milliseconds(entry)
+            for entry_id, entry in raw.items()
+            if type(entry) is not dict or type(entry.get("ts")) is not int
+        }
+        self.skipped = sum(ms is None for ms in self._odd.values())
+
+    def newest(self) -> int | None:
+        """Return the newest timestamp; ``None`` when no entry tells one."""
+        odd = self._odd
+        plain = (
+            entry["ts"] for entry_id, entry in self._raw.items() if entry_id not in odd
+        )
+        told = (ms for ms in odd.values() if ms is not None)
+        return max(chain(plain, told), default=None)
+
+    def since(self, since_ms: int) -> list[tuple[int, str, Any]]:
+        """Return ``(milliseconds, id, entry)`` of every entry from ``since_ms`` on."""
+        odd, raw = self._odd, self._raw
+        if odd:
+            picked = [
+                (entry["ts"], entry_id, entry)
+                for entry_id, entry in raw.items()
+                if entry_id not in odd and entry["ts"] >= since_ms
+            ]
+        else:
+            picked = [
+                (entry["ts"], entry_id, entry)
+                for entry_id, entry in raw.items()
+                if entry["ts"] >= since_ms
+            ]
+        picked += [
+            (ms, entry_id, raw[entry_id])
+            for entry_id, ms in odd.items()
+            if ms is not None and ms >= since_ms
+        ]
+        return picked
+
+
+def _slow_milliseconds(entry: Any) -> int | None:
+    """Return an odd entry's time as the parser reads it; ``None`` if it has none."""
+    if not isinstance(entry, dict):
+        return None
+    try:
+        moment = _fields.integer(
+            _entry_milliseconds(entry, _embedded_data(entry)), "ts"
+        )
+        _fields.unix_milliseconds(moment, "ts")
+    except CannotConnectError:
+        return None
+    return moment
 
 
 @dataclass(frozen=True, slots=True)
