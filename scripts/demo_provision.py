@@ -28,6 +28,10 @@ DOMAIN = "coinhub"
 # The coinsoftworks action the demo starts: a mining action, not a wallet one.
 DEMO_ACTION = "Claim mining rewards"
 DEMO_THEME = "CoinHub"  # defined in demo/configuration.yaml
+# Home Assistant reloads an entry this long after one of its entities is turned on
+# (config_entries.RELOAD_AFTER_UPDATE_DELAY); the margin lets that reload begin.
+RELOAD_AFTER_UPDATE_DELAY = 30.0
+RELOAD_MARGIN = 3.0
 # The website the demo links through CoinHub, verifies and gives a path.
 DEMO_WEBSITE = "blog.example.com"
 DEMO_PATH = "/articles"
@@ -281,15 +285,19 @@ async def save_options(
         raise RuntimeError(f"options not saved: {result.get('errors')}")
 
 
-async def provision_jsecoin(hass: HomeAssistant, sandbox: Sandbox) -> None:
-    """Add the first writer account and track its sites."""
+async def provision_jsecoin(hass: HomeAssistant, sandbox: Sandbox) -> float | None:
+    """Add the first writer account and track its sites.
+
+    Return when (monotonic clock) the Current block sensor was turned on, or None when
+    the account was there already.
+    """
     seed = sandbox.seed("jsecoin")
     account = next(a for a in seed["accounts"] if a["access_level"] >= 2)
     entry_id = await add_entry(
         hass, "jsecoin", {"api_key": account["api_key"]}, sandbox.base_url("jsecoin")
     )
     if entry_id is None:
-        return
+        return None
     await hass.wait_until_loaded(entry_id)
     # The dashboard shows the chain's current block, a sensor off by default: turn it on
     # (the options saved next reload the entry, which creates it).
@@ -306,10 +314,53 @@ async def provision_jsecoin(hass: HomeAssistant, sandbox: Sandbox) -> None:
             "disabled_by": None,
         }
     )
+    enabled_at = time.monotonic()
     form = await options_form(hass, entry_id)
     assert form is not None, "JSEcoin entries have options"
     await save_options(hass, form, {"lookups": list(account["lookups"])})
     print(f"  tracking {', '.join(account['lookups'])}", flush=True)
+    return enabled_at
+
+
+async def coinhub_entity_ids(hass: HomeAssistant) -> set[str]:
+    """Return the IDs of CoinHub's entities."""
+    (entities,) = await hass.websocket({"type": "config/entity_registry/list"})
+    return {e["entity_id"] for e in entities if e["platform"] == DOMAIN}
+
+
+async def forget_setup_states(hass: HomeAssistant, enabled_at: float) -> None:
+    """Purge the logbook's records of the accounts' setup, reloads included.
+
+    Saving options reloads an entry, and Home Assistant reloads it once more
+    RELOAD_AFTER_UPDATE_DELAY seconds after an entity was turned on: each reload
+    records "Unavailable" then "Unknown" for every entity, which the dashboard's
+    logbook of transactions would show as its first rows. Nothing real has happened
+    yet (a reward the live sandbox paid meanwhile leaves the logbook too, the balance
+    keeps it), so the demo's logbook starts clean once the second reload is done.
+    """
+    settled = enabled_at + RELOAD_AFTER_UPDATE_DELAY + RELOAD_MARGIN
+    await asyncio.sleep(max(0.0, settled - time.monotonic()))
+    (entries,) = await hass.websocket({"type": "config_entries/get", "domain": DOMAIN})
+    for entry in entries:
+        await hass.wait_until_loaded(entry["entry_id"])
+    await hass.wait_for_state("sensor.jsecoin_balance")
+    # What the logbook shows: entities without a unit or state class (the balances'
+    # history stays, for the history graph and the statistics).
+    states = await hass.call("GET", "/api/states")
+    coinhub = await coinhub_entity_ids(hass)
+    logged = [
+        s["entity_id"]
+        for s in states
+        if s["entity_id"] in coinhub
+        # coinsoftworks saved no options: its entry was not reloaded.
+        and "coinsoftworks_" not in s["entity_id"]
+        and not {"unit_of_measurement", "state_class"} & s["attributes"].keys()
+    ]
+    await hass.call(
+        "POST",
+        "/api/services/recorder/purge_entities",
+        {"entity_id": logged, "keep_days": 0},
+    )
 
 
 async def provision_coinetize(
@@ -439,11 +490,13 @@ async def provision(hass_url: URL, sandbox_url: URL, sandbox_seed: Path) -> None
         if await hass.onboard_or_log_in():
             print("CoinHub demo: onboarded the demo user", flush=True)
         await show_dashboard_first(hass)
-        await provision_jsecoin(hass, sandbox)
+        jsecoin_enabled_at = await provision_jsecoin(hass, sandbox)
         await provision_coinetize(hass, sandbox, sandbox_seed)
         await provision_coinsoftworks(hass, sandbox)
         await expose_to_assist(hass)
         await start_demo_action(hass)
+        if jsecoin_enabled_at is not None:
+            await forget_setup_states(hass, jsecoin_enabled_at)
         balance = await hass.wait_for_state("sensor.jsecoin_balance")
     print(
         "\n"

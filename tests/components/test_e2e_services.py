@@ -12,17 +12,20 @@ import asyncio
 from collections.abc import Generator
 from decimal import Decimal
 from functools import partial
+from http import HTTPStatus
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.const import (
@@ -567,3 +570,43 @@ async def test_website_verified_elsewhere_is_remembered(
 
     assert "already verified" in answer["message"]
     assert entry.data[CONF_WEBSITES][subdomain]["verified"] is True
+
+
+async def test_link_website_over_rest(
+    hass: HomeAssistant,
+    sandbox: Sandbox,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """An administrator links a website over the REST API and gets the answer back."""
+    assert await async_setup_component(hass, "api", {})
+    entry = await setup_entry(hass, coinetize_entry(sandbox))
+    client = await hass_client()
+    response = await client.post(
+        "/api/services/coinhub/link_website?return_response",
+        json={
+            "config_entry_id": entry.entry_id,
+            "website": "rest.example.net",
+            "link_method": "proxy",
+        },
+    )
+    body = await response.text()
+    assert response.status == HTTPStatus.OK, body
+    answer = (await response.json())["service_response"]
+    linked = await sandbox.admin("GET", f"/coinetize/websites/{answer['subdomain']}")
+    assert linked["website"] == "rest.example.net"
+    assert entry.data[CONF_WEBSITES][answer["subdomain"]]["website"] == (
+        "rest.example.net"
+    )
+
+    # A website Coinetize already has is refused with the provider's reason, as a
+    # bad request (the REST API's answer to a ServiceValidationError).
+    response = await client.post(
+        "/api/services/coinhub/link_website?return_response",
+        json={
+            "config_entry_id": entry.entry_id,
+            "website": "rest.example.net",
+            "link_method": "proxy",
+        },
+    )
+    assert response.status == HTTPStatus.BAD_REQUEST
+    assert "already linked" in (await response.json())["message"]
