@@ -20,7 +20,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 import gc
 import json
@@ -1085,9 +1085,11 @@ def report(
     return "\n".join(out)
 
 
-async def run(sizes: Sizes, mode: str) -> dict[str, Any]:
-    """Start everything, run every scenario, return the figures."""
+async def run(sizes: Sizes, mode: str, *, only_history: bool = False) -> dict[str, Any]:
+    """Start everything, run every scenario (or only the history ones), return the figures."""
     started = time.perf_counter()
+    setups: list[Setup] = []
+    day: list[Day] = []
     seed = sandbox_seed(sizes)
     sandbox = Sandbox(seed)
     await sandbox.start()
@@ -1096,18 +1098,20 @@ async def run(sizes: Sizes, mode: str) -> dict[str, Any]:
         async with aiohttp.ClientSession() as session:
             bench = Bench(hass, sandbox, session, sizes.repeats)
             try:
-                setups = await setup_times(bench, sizes)
-                print("  measured setup", file=sys.stderr, flush=True)
-                await providers(bench)
-                await lookups(bench, sizes)
-                await entries(bench, sizes)
+                if not only_history:
+                    setups = await setup_times(bench, sizes)
+                    print("  measured setup", file=sys.stderr, flush=True)
+                    await providers(bench)
+                    await lookups(bench, sizes)
+                    await entries(bench, sizes)
                 child = ChildSandbox(seed, Path(config_dir) / "sandbox-seed.json")
                 await child.start()
                 try:
                     await histories(bench, sizes, child)
                 finally:
                     await child.close()
-                day = await days(bench, sizes)
+                if not only_history:
+                    day = await days(bench, sizes)
             finally:
                 await hass.async_stop(force=True)
                 await sandbox.close()
@@ -1146,9 +1150,19 @@ def main() -> None:
         default=ROOT / "bench-results.json",
         help="where to write the figures (default: bench-results.json)",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        metavar="SIZE",
+        help="only the history cases, at this one size (same repeats; for profiling)",
+    )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
-    results = asyncio.run(run(sizes, "quick" if args.quick else "full"))
+    mode = "quick" if args.quick else "full"
+    if args.history is not None:
+        sizes = replace(sizes, histories=(args.history,))
+        mode = f"{mode}, history {args.history:,} only"
+    results = asyncio.run(run(sizes, mode, only_history=args.history is not None))
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(results["table"])
     print(f"\nFigures written to {args.json}")

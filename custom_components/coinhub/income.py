@@ -34,6 +34,7 @@ from homeassistant.util import dt as dt_util
 from .api.jsecoin import HistoryEntry
 from .api.jsecoin.models import COMMAND_EXPORT, COMMAND_IMPORT, COMMAND_TRANSFER
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN, EVENT_INCOME
+from .stores import SAVE_DELAY_SECONDS, shared_store
 
 INCOME_STORAGE_VERSION: Final = 1
 # The entries that explain a balance change; anything else (mining) is income.
@@ -82,20 +83,19 @@ class IncomeTracker:
         """Count a new history entry against the next balance change."""
         if entry.command in EXPLAINING_COMMANDS:
             self._explained += balance_effect(entry)
-            # Saved at once: an entry read outside a poll (a lost transfer answer
-            # settled from the history) must still explain the balance after a reload.
-            self.hass.async_create_task(
-                self._store.async_save(self._as_dict()), eager_start=True
-            )
+            # Saved even outside a poll (a lost transfer answer settled from the
+            # history): the entry must still explain the balance after a restart.
+            self._async_save()
 
-    async def async_observe(self, balance: Decimal) -> IncomeFigures:
+    @callback
+    def async_observe(self, balance: Decimal) -> IncomeFigures:
         """Settle a polled balance and return the income figures."""
         today = dt_util.now().date()
         if self._balance is None:
             # The first balance ever seen is the starting point: what came before it
             # cannot be told apart from income.
             self._balance = balance
-            await self._store.async_save(self._as_dict())
+            self._async_save()
         elif balance != self._balance:
             unexplained = balance - self._balance - self._explained + self._held_back
             self._balance, self._explained = balance, Decimal(0)
@@ -105,7 +105,7 @@ class IncomeTracker:
                 self._fire(unexplained, self._days[today])
             else:
                 self._held_back = unexplained
-            await self._store.async_save(self._as_dict())
+            self._async_save()
         return self.figures(today)
 
     def figures(self, today: date) -> IncomeFigures:
@@ -128,6 +128,11 @@ class IncomeTracker:
                 "today": float(today),
             },
         )
+
+    @callback
+    def _async_save(self) -> None:
+        """Save shortly, off the poll; a stop writes it (see ``stores``)."""
+        self._store.async_delay_save(self._as_dict, SAVE_DELAY_SECONDS)
 
     def _as_dict(self) -> dict[str, Any]:
         return {
@@ -164,4 +169,9 @@ def balance_effect(entry: HistoryEntry) -> Decimal:
 
 def income_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """Return the store of an entry's income."""
-    return Store(hass, INCOME_STORAGE_VERSION, f"{DOMAIN}.{entry_id}.income")
+    return shared_store(hass, INCOME_STORAGE_VERSION, income_store_key(entry_id))
+
+
+def income_store_key(entry_id: str) -> str:
+    """Return the storage key of an entry's income."""
+    return f"{DOMAIN}.{entry_id}.income"

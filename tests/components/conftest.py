@@ -16,7 +16,11 @@ from typing import Any
 from unittest.mock import AsyncMock, PropertyMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_USERNAME
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_USERNAME,
+    EVENT_HOMEASSISTANT_FINAL_WRITE,
+)
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -24,6 +28,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.coinhub.account_state import ACCOUNT_STATES
 from custom_components.coinhub.api.coinetize import CoinetizeClient, Paths
 from custom_components.coinhub.api.coinsoftworks import (
     Action,
@@ -54,6 +59,7 @@ from custom_components.coinhub.const import (
     DOMAIN,
     Provider,
 )
+from custom_components.coinhub.stores import SHARED_STORES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -294,6 +300,19 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     return entry
+
+
+async def restart_home_assistant(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Stop Home Assistant and start a new one, as far as ``entry`` can tell.
+
+    Stopping unloads the entry and makes Home Assistant's last write (the saves
+    still pending); the new instance knows only what is on disk, nothing in memory.
+    """
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    hass.data.pop(SHARED_STORES, None)
+    hass.data.pop(ACCOUNT_STATES, None)
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -69,11 +70,13 @@ from custom_components.coinhub.coordinator.jsecoin import (
     JSECOIN_LOOKUP_CONCURRENCY,
     JSECOIN_MIN_INTERVAL,
 )
+from custom_components.coinhub.stores import SAVE_DELAY_SECONDS
 from tests.components.conftest import (
     CONFIG_ENTRIES,
     coinetize_config_entry,
     fixture_secrets,
     jsecoin_config_entry,
+    restart_home_assistant,
     setup_entry,
 )
 
@@ -259,6 +262,11 @@ async def test_first_history_is_the_baseline(
     await setup_entry(hass, jsecoin_config_entry())
     assert events == []
     assert hass.states.get(TRANSACTION).state == "unknown"
+    assert HISTORY_KEY not in hass_storage  # saved shortly, off the refresh
+    async_fire_time_changed(
+        hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY_SECONDS)
+    )
+    await hass.async_block_till_done()
     stored = hass_storage[HISTORY_KEY]["data"]
     history: History = mock_clients[Provider.JSECOIN].history.return_value
     assert stored["newest"] == history.entries[-1].timestamp.isoformat()
@@ -369,6 +377,27 @@ async def test_unknown_command_fires_event_only(
     assert hass.states.get(TRANSACTION).state == "unknown"
 
 
+async def test_home_assistant_restart_neither_repeats_nor_misses(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """The marker saved shortly after a poll is written when Home Assistant stops."""
+    events = async_capture_events(hass, EVENT_TRANSACTION)
+    history = mock_jsecoin_client.history.return_value
+    before = new_entry(history, "-Before", "mining", "1", minutes=1)
+    grow(mock_jsecoin_client, before)
+    await poll(hass, freezer, init_integration.runtime_data.update_interval)
+
+    await restart_home_assistant(hass, init_integration)
+    during = new_entry(history, "-During", "mining", "1", minutes=2)
+    grow(mock_jsecoin_client, during)
+    await setup_entry(hass, init_integration)
+
+    assert [event.data["id"] for event in events] == ["-Before", "-During"]
+
+
 async def test_restart_neither_repeats_nor_misses(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -391,6 +420,10 @@ async def test_restart_neither_repeats_nor_misses(
     await setup_entry(hass, init_integration)
 
     assert [event.data["id"] for event in events] == ["-Before", "-During"]
+    assert hass_storage[HISTORY_KEY]["data"]["newest"] != during.timestamp.isoformat()
+    # Home Assistant's last write when it stops saves the marker still pending.
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
     assert hass_storage[HISTORY_KEY]["data"]["newest"] == during.timestamp.isoformat()
 
 

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.coinhub import income as income_module
 from custom_components.coinhub.api.jsecoin import JSEcoinClient
 from custom_components.coinhub.const import EVENT_INCOME
-from tests.components.conftest import setup_entry
+from tests.components.conftest import restart_home_assistant, setup_entry
 from tests.components.sandbox_entries import ALICE, BLOCK_SECONDS, BOB, jsecoin_entry
 from tests.components.test_e2e_entities import poll
 from tests.conftest import Sandbox
@@ -165,8 +165,7 @@ async def test_income_survives_a_restart(
     await setup_entry(hass, entry)
     assert income(hass) == (Decimal("0.5"), Decimal("0.5"))
 
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await restart_home_assistant(hass, entry)  # only what is on disk is known
     await mine(sandbox, "0.25")  # while stopped
     await client(hass, sandbox, BOB).transfer(ALICE["email"], Decimal(2), "away")
     await setup_entry(hass, entry)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
-from unittest.mock import AsyncMock
+from unittest.mock import AsyncMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.coinhub.account_state import ACCOUNT_STATES
@@ -18,7 +25,11 @@ from custom_components.coinhub.api.exceptions import (
     CannotConnectError,
 )
 from custom_components.coinhub.const import DOMAIN, Provider
+from custom_components.coinhub.stores import SAVE_DELAY_SECONDS
 from tests.components.conftest import CONFIG_ENTRIES, setup_entry
+
+# Taken before the test storage replaces it.
+STORE_REMOVE = Store.async_remove
 
 ALL_PROVIDERS = pytest.mark.parametrize("provider", list(Provider))
 FIRST_READ = {
@@ -101,6 +112,13 @@ async def test_removed_entry_leaves_nothing_on_disk(
     init_integration: MockConfigEntry,
 ) -> None:
     """Removing an entry deletes its stores and its repair issues."""
+
+    async def remove(store: Store[Any]) -> None:
+        # Home Assistant's own removal (it cancels a pending delayed save), which the
+        # test storage replaces, then the test storage's bookkeeping.
+        await STORE_REMOVE(store)
+        hass_storage.pop(store.key, None)
+
     entry_id = init_integration.entry_id
     for suffix in ("history", "websites", "transfers", "executions"):
         hass_storage[f"{DOMAIN}.{entry_id}.{suffix}"] = {
@@ -118,7 +136,15 @@ async def test_removed_entry_leaves_nothing_on_disk(
             severity=ir.IssueSeverity.ERROR,
             translation_key=issue,
         )
-    await hass.config_entries.async_remove(entry_id)
+    with patch.object(Store, "async_remove", remove):
+        await hass.config_entries.async_remove(entry_id)
+        await hass.async_block_till_done()
+    assert not [key for key in hass_storage if entry_id in key]
+    # No save still pending from the last poll brings a store back.
+    async_fire_time_changed(
+        hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY_SECONDS)
+    )
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
     assert not [key for key in hass_storage if entry_id in key]
     assert init_integration.unique_id not in hass.data.get(ACCOUNT_STATES, {})
@@ -144,7 +170,7 @@ async def test_a_reload_keeps_the_account_state(
     assert marker is not None
     key = f"{DOMAIN}.{entry.entry_id}.history"
     stale = {"newest": "2000-01-01T00:00:00+00:00", "recent_ids": []}
-    hass_storage[key] = {**hass_storage[key], "data": stale}
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": stale}
 
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()

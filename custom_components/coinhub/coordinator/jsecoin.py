@@ -36,6 +36,7 @@ from ..const import (
 )
 from ..income import IncomeFigures, IncomeTracker
 from ..statistics import AccountStatistics
+from ..stores import SAVE_DELAY_SECONDS, shared_store
 from ..transfers import TransferGuard
 from .base import CoinHubConfigEntry, CoinHubCoordinator
 
@@ -274,7 +275,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             lookups=lookups,
             block_id=block_id,
             last_transaction=last_transaction,
-            income=await self.income.async_observe(balance),
+            income=self.income.async_observe(balance),
         )
 
     async def _async_lookup_balances(self) -> dict[str, Decimal]:
@@ -365,8 +366,9 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                     for listener in tuple(self._transaction_listeners):
                         listener(entry)
             marker = self._account.history_marker = HistoryMarker.of(records)
-            # Saved right away: a restart must neither repeat nor miss an entry.
-            await self._history_store.async_save(marker.as_dict())
+            # Saved shortly, off the refresh; a stop writes it (see ``stores``), so a
+            # restart neither repeats nor misses an entry.
+            self._history_store.async_delay_save(marker.as_dict, SAVE_DELAY_SECONDS)
 
 
 def _last_entry(records: Sequence[HistoryRecord]) -> HistoryEntry | None:
@@ -381,7 +383,12 @@ def _last_entry(records: Sequence[HistoryRecord]) -> HistoryEntry | None:
 
 def history_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """Return the store of how far an entry's JSEcoin history has been announced."""
-    return Store(hass, HISTORY_STORAGE_VERSION, f"{DOMAIN}.{entry_id}.history")
+    return shared_store(hass, HISTORY_STORAGE_VERSION, history_store_key(entry_id))
+
+
+def history_store_key(entry_id: str) -> str:
+    """Return the storage key of an entry's history marker."""
+    return f"{DOMAIN}.{entry_id}.history"
 
 
 def _due(last: datetime | None, now: datetime, interval: timedelta) -> bool:
