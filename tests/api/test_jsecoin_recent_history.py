@@ -16,6 +16,10 @@ from aiohttp import ClientSession
 import pytest
 
 from custom_components.coinhub.api import _http
+from custom_components.coinhub.api._parse import (
+    EARLIEST_MILLISECONDS,
+    LATEST_MILLISECONDS,
+)
 from custom_components.coinhub.api.exceptions import CannotConnectError
 from custom_components.coinhub.api.jsecoin import (
     History,
@@ -284,6 +288,26 @@ def test_history_entry_model_is_what_records_give() -> None:
         user_id=None,
     )
     record = HistoryRecord.of(entry)
-    assert (record.id, record.timestamp) == ("-A", entry.timestamp)
-    # Records compare by id and time only: how they were made does not matter.
-    assert record == HistoryRecord("-A", entry.timestamp, {"other": "source"})
+    assert (record.milliseconds, record.id) == (BASE_MS, "-A")
+    assert record.timestamp == entry.timestamp
+    assert record.entry() is entry
+
+
+@pytest.mark.parametrize(
+    ("milliseconds", "readable"),
+    [
+        (EARLIEST_MILLISECONDS - 1, False),
+        (EARLIEST_MILLISECONDS, True),
+        (LATEST_MILLISECONDS, True),
+        (LATEST_MILLISECONDS + 1, False),
+    ],
+)
+def test_a_time_a_datetime_cannot_hold_is_skipped(
+    milliseconds: int, readable: bool
+) -> None:
+    raw = {"-Edge": {"command": "mining", "ts": milliseconds, "value": "1"}}
+    recent = RecentHistory.from_api(raw, since=None, window=WINDOW)
+    assert recent.skipped == (0 if readable else 1)
+    if readable:
+        (record,) = recent.records
+        assert record.entry().timestamp == record.timestamp

@@ -441,7 +441,7 @@ async def test_stored_marker_is_read_by_the_first_load(
         "version": 1,
         "minor_version": 1,
         "key": key,
-        "data": HistoryMarker.of(entries[:-1]).as_dict(),
+        "data": HistoryMarker.of(map(HistoryRecord.of, entries[:-1])).as_dict(),
     }
     events = async_capture_events(hass, EVENT_TRANSACTION)
     await setup_entry(hass, entry)
@@ -521,11 +521,11 @@ async def test_malformed_new_entry_is_refused_and_the_rest_announced(
     history = mock_jsecoin_client.history.return_value
     good = new_entry(history, "-Good", "mining", "0.5", minutes=2)
     # The newest entry is the malformed one: the last transaction is the one before.
-    bad_time = history.entries[-1].timestamp + timedelta(minutes=3)
+    bad_time = HistoryRecord.of(good).milliseconds + 60_000
     records = (
         *(HistoryRecord.of(e) for e in history.entries),
         HistoryRecord.of(good),
-        HistoryRecord("-Bad", bad_time, {"command": "mining", "value": "much"}),
+        HistoryRecord(bad_time, "-Bad", {"command": "mining", "value": "much"}),
     )
     mock_jsecoin_client.recent_history.side_effect = None
     mock_jsecoin_client.recent_history.return_value = RecentHistory(
@@ -636,10 +636,19 @@ async def test_process_history_from_an_action(
     assert [event.data["id"] for event in events] == ["-Sent"]
 
 
-def test_history_marker_round_trip() -> None:
-    """A stored marker reads back as it was."""
-    marker = HistoryMarker(newest=None, recent_ids=frozenset())
-    assert HistoryMarker.from_dict(marker.as_dict()) == marker
+@pytest.mark.parametrize(
+    "marker",
+    [
+        HistoryMarker(newest=None, recent_ids=frozenset()),
+        HistoryMarker(newest=1_790_000_000_123, recent_ids=frozenset({"-A", "-B"})),
+    ],
+)
+def test_history_marker_round_trip(marker: HistoryMarker) -> None:
+    """A stored marker reads back as it was, to the millisecond."""
+    stored = marker.as_dict()
+    assert HistoryMarker.from_dict(stored) == marker
+    if marker.newest is not None:  # stored as the time it is, as before
+        assert stored["newest"] == "2026-09-21T14:13:20.123000+00:00"
 
 
 # Errors, availability and repairs

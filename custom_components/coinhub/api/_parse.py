@@ -9,11 +9,35 @@ could be personal or a secret).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from .exceptions import CannotConnectError
+
+UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND: Final = timedelta(milliseconds=1)
+# The unix milliseconds a datetime can hold; a time outside them tells nothing.
+EARLIEST_MILLISECONDS: Final = (datetime.min.replace(tzinfo=UTC) - UNIX_EPOCH) // (
+    _MILLISECOND
+)
+LATEST_MILLISECONDS: Final = (datetime.max.replace(tzinfo=UTC) - UNIX_EPOCH) // (
+    _MILLISECOND
+)
+
+
+def from_unix_milliseconds(milliseconds: int) -> datetime:
+    """Return the aware UTC time of whole unix milliseconds, exactly.
+
+    Raises ``OverflowError`` outside :data:`EARLIEST_MILLISECONDS` to
+    :data:`LATEST_MILLISECONDS`.
+    """
+    return UNIX_EPOCH + timedelta(milliseconds=milliseconds)
+
+
+def to_unix_milliseconds(moment: datetime) -> int:
+    """Return the whole unix milliseconds of an aware time (rounded down)."""
+    return (moment - UNIX_EPOCH) // _MILLISECOND
 
 
 class AnswerFields:
@@ -71,8 +95,8 @@ class AnswerFields:
     def unix_milliseconds(self, value: Any, what: str) -> datetime:
         """Turn unix milliseconds into an aware UTC datetime."""
         try:
-            return datetime.fromtimestamp(self.integer(value, what) / 1000, tz=UTC)
-        except OverflowError, OSError, ValueError:
+            return from_unix_milliseconds(self.integer(value, what))
+        except OverflowError:
             raise self.unexpected(what) from None
 
     def iso_time(self, value: Any, what: str) -> datetime:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 import math
-from typing import Any, Final, Protocol, override
+from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -20,10 +20,13 @@ from ..api.exceptions import CannotConnectError
 from ..api.jsecoin import (
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_WINDOW,
+    UNIX_EPOCH,
     History,
     HistoryEntry,
     HistoryRecord,
     JSEcoinClient,
+    from_unix_milliseconds,
+    to_unix_milliseconds,
 )
 from ..clients import jsecoin_client
 from ..const import (
@@ -57,8 +60,7 @@ JSECOIN_LOOKUP_CONCURRENCY: Final = 10
 # History entries are recognised by id within this window before the newest one seen,
 # so an entry the provider writes a little out of timestamp order is still caught.
 HISTORY_REORDER_WINDOW: Final = timedelta(hours=1)
-# Before anything was ever seen, every entry is new.
-_BEGINNING: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_REORDER_WINDOW_MS: Final = HISTORY_REORDER_WINDOW // timedelta(milliseconds=1)
 HISTORY_STORAGE_VERSION: Final = 1
 
 
@@ -73,68 +75,64 @@ class JSEcoinData:
     income: IncomeFigures
 
 
-class Dated(Protocol):
-    """Anything told apart in a history by its id and timestamp."""
-
-    @property
-    def id(self) -> str:
-        """The transaction id."""
-        ...
-
-    @property
-    def timestamp(self) -> datetime:
-        """When the transaction happened."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class HistoryMarker:
     """How far the account's history has been announced, persisted across restarts.
 
-    ``newest`` is the newest timestamp seen; ``recent_ids`` are the ids of every entry
-    within :data:`HISTORY_REORDER_WINDOW` before it. An entry is new when it is newer
-    than ``newest``, or inside the window and not among ``recent_ids``.
+    ``newest`` is the newest time seen (unix milliseconds); ``recent_ids`` are the ids
+    of every entry within :data:`HISTORY_REORDER_WINDOW` before it. An entry is new
+    when it is newer than ``newest``, or inside the window and not among
+    ``recent_ids``. Times are compared as the whole numbers the provider sends.
     """
 
-    newest: datetime | None
+    newest: int | None
     recent_ids: frozenset[str]
 
     @classmethod
-    def of(cls, entries: Iterable[Dated]) -> HistoryMarker:
+    def of(cls, records: Iterable[HistoryRecord]) -> HistoryMarker:
         """Return the marker of a history whose entries have all been announced.
 
         Only the entries within :data:`HISTORY_REORDER_WINDOW` of the newest matter.
         """
-        entries = tuple(entries)
-        if not entries:
+        records = tuple(records)
+        if not records:
             return cls(newest=None, recent_ids=frozenset())
-        newest = max(entry.timestamp for entry in entries)
-        since = newest - HISTORY_REORDER_WINDOW
+        newest = max(record.milliseconds for record in records)
+        since = newest - _REORDER_WINDOW_MS
         return cls(
             newest=newest,
-            recent_ids=frozenset(e.id for e in entries if e.timestamp >= since),
+            recent_ids=frozenset(r.id for r in records if r.milliseconds >= since),
         )
 
     @property
     def since(self) -> datetime:
         """Return the earliest time at which an entry may still be new."""
-        return (
-            _BEGINNING if self.newest is None else self.newest - HISTORY_REORDER_WINDOW
-        )
+        if self.newest is None:
+            return UNIX_EPOCH
+        return from_unix_milliseconds(self.newest - _REORDER_WINDOW_MS)
 
-    def is_new(self, entry: Dated) -> bool:
-        """Tell whether ``entry`` has not been announced yet."""
-        if self.newest is None or entry.timestamp > self.newest:
-            return True
-        return (
-            entry.timestamp >= self.newest - HISTORY_REORDER_WINDOW
-            and entry.id not in self.recent_ids
+    def new_among(self, records: Iterable[HistoryRecord]) -> list[HistoryRecord]:
+        """Return the records that have not been announced yet, in their order."""
+        if self.newest is None:
+            return list(records)
+        newest, since, seen = (
+            self.newest,
+            self.newest - _REORDER_WINDOW_MS,
+            self.recent_ids,
         )
+        return [
+            record
+            for record in records
+            if record.milliseconds > newest
+            or (record.milliseconds >= since and record.id not in seen)
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         """Return the marker as stored."""
         return {
-            "newest": None if self.newest is None else self.newest.isoformat(),
+            "newest": None
+            if self.newest is None
+            else from_unix_milliseconds(self.newest).isoformat(),
             "recent_ids": sorted(self.recent_ids),
         }
 
@@ -143,7 +141,9 @@ class HistoryMarker:
         """Read a stored marker."""
         newest = stored.get("newest")
         return cls(
-            newest=None if newest is None else datetime.fromisoformat(newest),
+            newest=None
+            if newest is None
+            else to_unix_milliseconds(datetime.fromisoformat(newest)),
             recent_ids=frozenset(stored.get("recent_ids", ())),
         )
 
@@ -315,8 +315,8 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                 recent.skipped,
                 recent.size,
             )
-        await self._async_announce(recent.records)
-        return _last_entry(recent.records)
+        announced = await self._async_announce(recent.records)
+        return _last_entry(recent.records, announced)
 
     async def async_process_history(self, history: History) -> None:
         """Announce the entries of a freshly read history that are new.
@@ -338,20 +338,24 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         self._transaction_listeners.append(listener)
         return lambda: self._transaction_listeners.remove(listener)
 
-    async def _async_announce(self, records: Sequence[HistoryRecord]) -> None:
+    async def _async_announce(
+        self, records: Sequence[HistoryRecord]
+    ) -> dict[str, HistoryEntry]:
         """Fire an event per new entry, in order, then persist how far we got.
 
         ``records`` hold at least every entry from the marker's window on, oldest
         first. The first history ever read is the baseline: it is what the account
         already had, so it is recorded without an event flood. A new entry that cannot
         be parsed is refused (logged, never announced) without holding up the others.
+        Returns the entries announced, by id.
         """
+        announced: dict[str, HistoryEntry] = {}
         async with self._history_lock:
             marker = self._account.history_marker
             if marker is not None:
-                new_records = [r for r in records if marker.is_new(r)]
+                new_records = marker.new_among(records)
                 if not new_records:
-                    return
+                    return announced
                 for record in new_records:
                     try:
                         entry = record.entry()
@@ -359,6 +363,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                         self.history_entries_refused += 1
                         LOGGER.warning("%s: history entry refused: %s", self.name, err)
                         continue
+                    announced[entry.id] = entry
                     self.hass.bus.async_fire(
                         EVENT_TRANSACTION,
                         transaction_event_data(self.config_entry.entry_id, entry),
@@ -369,11 +374,16 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             # Saved shortly, off the refresh; a stop writes it (see ``stores``), so a
             # restart neither repeats nor misses an entry.
             self._history_store.async_delay_save(marker.as_dict, SAVE_DELAY_SECONDS)
+        return announced
 
 
-def _last_entry(records: Sequence[HistoryRecord]) -> HistoryEntry | None:
-    """Return the newest entry that parses."""
-    for record in reversed(records):
+def _last_entry(
+    records: Sequence[HistoryRecord], parsed: Mapping[str, HistoryEntry]
+) -> HistoryEntry | None:
+    """Return the newest entry that parses (``parsed`` holds some already parsed)."""
+    for record in records[::-1]:
+        if (entry := parsed.get(record.id)) is not None:
+            return entry
         try:
             return record.entry()
         except CannotConnectError:

@@ -3,6 +3,7 @@
 No Home Assistant import: the integration injects its aiohttp session.
 """
 
+from .._parse import UNIX_EPOCH, from_unix_milliseconds, to_unix_milliseconds
 from .client import (
     AMOUNT_DECIMALS,
     DEFAULT_BASE_URL,
@@ -39,6 +40,7 @@ __all__ = [
     "RATE_LIMIT_REQUESTS",
     "RATE_LIMIT_WINDOW",
     "REFERENCE_CHARACTERS",
+    "UNIX_EPOCH",
     "Balance",
     "Block",
     "BlockInput",
@@ -52,5 +54,7 @@ __all__ = [
     "RequestBudget",
     "TransferResult",
     "format_amount",
+    "from_unix_milliseconds",
+    "to_unix_milliseconds",
     "validate_transfer",
 ]

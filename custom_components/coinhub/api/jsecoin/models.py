@@ -16,16 +16,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 import hashlib
 import hmac
 from itertools import chain
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
-from .._parse import AnswerFields
+from .._parse import (
+    EARLIEST_MILLISECONDS,
+    LATEST_MILLISECONDS,
+    AnswerFields,
+    from_unix_milliseconds,
+    to_unix_milliseconds,
+)
 from ..exceptions import CannotConnectError
 
 # The commands the provider writes into history and blocks (others are kept as-is).
@@ -270,22 +276,28 @@ class History:
         return cls(entries=tuple(entries), account_user_id=account_user_id)
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRecord:
-    """A history entry told apart by id and timestamp, parsed only when asked.
+class HistoryRecord(NamedTuple):
+    """A history entry told apart by its time and id, parsed only when asked.
 
-    Finding what is new in a long history needs no more than these two; an entry's
-    amounts and counterparty are parsed by :meth:`entry` for the few that matter.
+    Finding what is new in a long history needs no more than these two, compared as
+    whole numbers; an entry's amounts and counterparty are parsed by :meth:`entry`
+    for the few that matter. A tuple, as a poll makes one per entry of the window.
     """
 
+    milliseconds: int
+    """The entry's unix time in milliseconds, as the provider tells it."""
     id: str
-    timestamp: datetime
-    source: Mapping[str, Any] | HistoryEntry = field(compare=False, repr=False)
+    source: Mapping[str, Any] | HistoryEntry
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryRecord:
         """Return the record of an entry already parsed."""
-        return cls(id=entry.id, timestamp=entry.timestamp, source=entry)
+        return cls(to_unix_milliseconds(entry.timestamp), entry.id, entry)
+
+    @property
+    def timestamp(self) -> datetime:
+        """Return the entry's time."""
+        return from_unix_milliseconds(self.milliseconds)
 
     def entry(self) -> HistoryEntry:
         """Parse the entry; raises ``CannotConnectError`` when it is malformed."""
@@ -324,43 +336,43 @@ class RecentHistory:
             raise _fields.unexpected("history")
         stamps = _HistoryStamps(raw)
         window_ms = window // timedelta(milliseconds=1)
+        since_ms = None if since is None else to_unix_milliseconds(since)
         picked: list[tuple[int, str, Any]] = []
-        if since is not None:
-            picked = stamps.since(math.floor(since.timestamp() * 1000))
+        if since_ms is not None:
+            picked = stamps.since(since_ms)
         # The newest entry is among those picked, if any; the window before it may
         # reach further back than ``since``.
         newest = max(ms for ms, _id, _entry in picked) if picked else stamps.newest()
         if newest is None:
             return cls(records=(), size=len(raw), skipped=stamps.skipped)
-        if since is None or newest - window_ms < since.timestamp() * 1000:
+        if since_ms is None or newest - window_ms < since_ms:
             picked = stamps.since(newest - window_ms)
-        records: list[HistoryRecord] = []
-        skipped = stamps.skipped
-        # Sorted as milliseconds first: the same order as (timestamp, id).
-        for milliseconds, entry_id, entry in sorted(picked, key=lambda p: p[:2]):
-            try:  # what unix_milliseconds does, for a number already whole
-                timestamp = datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
-            except OverflowError, OSError, ValueError:
-                skipped += 1
-                continue
-            records.append(HistoryRecord(entry_id, timestamp, entry))
-        return cls(records=tuple(records), size=len(raw), skipped=skipped)
+        # By time, then id: ids are unique, so the entries themselves are never compared.
+        picked.sort()
+        return cls(
+            records=tuple(map(HistoryRecord._make, picked)),
+            size=len(raw),
+            skipped=stamps.skipped,
+        )
 
 
 class _HistoryStamps:
     """The timestamps of a decoded history object, in unix milliseconds.
 
-    The provider's own ``ts`` (an ``int``) is taken as is; any other entry goes the
-    long way through the parser's rules, and one that tells no time is skipped (and
-    counted) rather than spoiling the rest of the history.
+    The provider's own ``ts`` (an ``int`` a datetime can hold) is taken as is; any
+    other entry goes the long way through the parser's rules, and one that tells no
+    time is skipped (and counted) rather than spoiling the rest of the history.
     """
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self._raw = raw
+        earliest, latest = EARLIEST_MILLISECONDS, LATEST_MILLISECONDS
         self._odd = {
             entry_id: _slow_milliseconds(entry)
             for entry_id, entry in raw.items()
-            if type(entry) is not dict or type(entry.get("ts")) is not int
+            if type(entry) is not dict
+            or type(ms := entry.get("ts")) is not int
+            or not earliest <= ms <= latest
         }
         self.skipped = sum(ms is None for ms in self._odd.values())
 
