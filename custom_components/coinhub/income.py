@@ -72,6 +72,8 @@ class IncomeTracker:
         # A drop no entry explained (yet): negative or zero.
         self._held_back = Decimal(0)
         self._days: dict[date, Decimal] = {}
+        # The figures last returned: the same until income arrives or the day changes.
+        self._figures: IncomeFigures | None = None
 
     async def async_load(self) -> None:
         """Read what the last run knew."""
@@ -102,11 +104,14 @@ class IncomeTracker:
             if unexplained > 0:
                 self._held_back = Decimal(0)
                 self._days[today] = self._days.get(today, Decimal(0)) + unexplained
+                self._figures = None
                 self._fire(unexplained, self._days[today])
             else:
                 self._held_back = unexplained
             self._async_save()
-        return self.figures(today)
+        if self._figures is None or self._figures.last_reset.date() != today:
+            self._figures = self.figures(today)
+        return self._figures
 
     def figures(self, today: date) -> IncomeFigures:
         """Return the income of ``today`` and of the window ending with it."""
@@ -143,6 +148,7 @@ class IncomeTracker:
         }
 
     def _restore(self, stored: Mapping[str, Any]) -> None:
+        self._figures = None
         balance = stored.get("balance")
         self._balance = None if balance is None else Decimal(balance)
         self._explained = Decimal(stored.get("explained", "0"))

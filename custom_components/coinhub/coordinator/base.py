@@ -61,6 +61,9 @@ class CoinHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
             entry_type=DeviceEntryType.SERVICE,
         )
         self._rate_limited_polls = 0
+        # Repair issues a success closes. At first every one: a load before this one
+        # may have opened them.
+        self._issues_to_close = {ISSUE_NO_READ_ACCESS, ISSUE_RATE_LIMITED}
 
     @classmethod
     def polling_interval(cls, entry: ConfigEntry) -> timedelta:
@@ -93,7 +96,8 @@ class CoinHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
             self._track_failure(err.translation_key)
             raise
         self._rate_limited_polls = 0
-        for issue in (ISSUE_NO_READ_ACCESS, ISSUE_RATE_LIMITED):
+        while self._issues_to_close:
+            issue = self._issues_to_close.pop()
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(issue))
         return data
 
@@ -126,6 +130,7 @@ class CoinHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
         return issue_id(issue, self.config_entry.entry_id)
 
     def _create_issue(self, issue: str) -> None:
+        self._issues_to_close.add(issue)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
