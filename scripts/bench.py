@@ -700,7 +700,7 @@ FULL = Sizes(
     histories=(100, 10_000, 100_000),
     day_lookups=(0, 10, 100),
     day_hours=24,
-    repeats=5,
+    repeats=15,
     setup_repeats=3,
 )
 QUICK = Sizes(
@@ -1223,9 +1223,17 @@ def main() -> None:
         metavar="SIZE",
         help="only the history cases, at this one size (same repeats; for profiling)",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        metavar="N",
+        help="measure each refresh N times (default: 15; 1 with --quick)",
+    )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     mode = "quick" if args.quick else "full"
+    if args.repeats is not None:
+        sizes = replace(sizes, repeats=args.repeats)
     if args.history is not None:
         sizes = replace(sizes, histories=(args.history,))
         mode = f"{mode}, history {args.history:,} only"
