@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import functools
 import gc
 import json
+import logging
 import os
 from pathlib import Path
 import platform
@@ -575,6 +576,33 @@ async def replay(
     await asyncio.gather(*(send(r) for r in requests))
 
 
+class HomeAssistantFloor(DataUpdateCoordinator[int]):
+    """The floor inside Home Assistant: the same requests from its shared session.
+
+    A bare coordinator (no entity listens) whose refresh sends :attr:`requests` all at
+    once and decodes each answer with ``json.loads``, like the floor: what any
+    integration polling through Home Assistant pays before it shows anything.
+    """
+
+    def __init__(self, hass: HomeAssistant, base: URL) -> None:
+        """Send to ``base`` with Home Assistant's shared session."""
+        super().__init__(
+            hass,
+            logging.getLogger(__name__),
+            config_entry=None,
+            name="floor",
+            update_interval=None,
+            always_update=False,
+        )
+        self._session = aiohttp_client.async_get_clientsession(hass)
+        self._base = base
+        self.requests: list[RecordedRequest] = []
+
+    async def _async_update_data(self) -> int:
+        await replay(self._session, self._base, self.requests)
+        return len(self.requests)
+
+
 @dataclass(slots=True)
 class Case:
     """A refresh measured against its floor."""
@@ -587,6 +615,8 @@ class Case:
     cpu_ratio: float
     state_machine_ms: float  # of cpu_ms: entity state writes and events
     own_cpu_ratio: float  # the ratio without them
+    ha_floor_cpu_ms: float  # the floor sent from Home Assistant (HomeAssistantFloor)
+    ha_floor_ratio: float  # cpu_ms without state writes and events, to that floor
     wall_ms: float
     floor_wall_ms: float
     wall_ratio: float
@@ -634,6 +664,8 @@ class Bench:
                 if not coordinator.last_update_success:
                     raise RuntimeError(f"{name}: a refresh failed")
 
+        ha_floor = HomeAssistantFloor(self.hass, self.sandbox.url)
+
         async def round_and_floor() -> tuple[Sample, Sample, list[RecordedRequest]]:
             if prepare is not None:
                 await prepare()
@@ -641,8 +673,11 @@ class Bench:
             sample = await measure(refresh)
             sent = self.sandbox.recorded[start:]
             floor = await measure(lambda: replay(self.session, self.sandbox.url, sent))
+            ha_floor.requests = sent
+            ha_floors.append(await measure(ha_floor.async_refresh))
             return sample, floor, sent
 
+        ha_floors: list[Sample] = []
         pairs = [await round_and_floor() for _ in range(self.repeats)]
         asked = {r.provider for _s, _f, sent in pairs for r in sent}
         per_pair = [Counter(r.provider for r in sent) for _s, _f, sent in pairs]
@@ -661,6 +696,11 @@ class Bench:
             ),
             own_cpu_ratio=statistics.median(
                 (s.cpu - s.state_machine) / max(f.cpu, 1e-9) for s, f, _r in pairs
+            ),
+            ha_floor_cpu_ms=_ms(statistics.median(h.cpu for h in ha_floors)),
+            ha_floor_ratio=statistics.median(
+                (s.cpu - s.state_machine) / max(h.cpu, 1e-9)
+                for (s, _f, _r), h in zip(pairs, ha_floors, strict=True)
             ),
             wall_ms=_ms(statistics.median(s.wall for s, _f, _r in pairs)),
             floor_wall_ms=_ms(statistics.median(f.wall for _s, f, _r in pairs)),
@@ -1068,6 +1108,33 @@ def report(
                 "wall ms",
                 "floor wall ms",
                 "wall ratio",
+            ],
+        ),
+        "",
+        (
+            "The same refreshes next to a floor inside Home Assistant: the same "
+            "requests sent at once through Home Assistant's shared session by a bare "
+            "coordinator, decoded with json.loads. CoinHub's CPU is taken without its "
+            "state writes and events, so what is left is CoinHub's own work:"
+        ),
+        "",
+        table(
+            [
+                [
+                    c.group,
+                    c.name,
+                    f"{c.cpu_ms - c.state_machine_ms:.2f}",
+                    f"{c.ha_floor_cpu_ms:.2f}",
+                    f"{c.ha_floor_ratio:.2f}x",
+                ]
+                for c in cases
+            ],
+            [
+                "group",
+                "case",
+                "CPU ms without state writes and events",
+                "Home Assistant floor CPU ms",
+                "ratio",
             ],
         ),
         "",
