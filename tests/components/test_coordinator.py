@@ -441,7 +441,7 @@ async def test_stored_marker_is_read_by_the_first_load(
         "version": 1,
         "minor_version": 1,
         "key": key,
-        "data": HistoryMarker.of(map(HistoryRecord.of, entries[:-1])).as_dict(),
+        "data": HistoryMarker.of([HistoryRecord.of(e) for e in entries[:-1]]).as_dict(),
     }
     events = async_capture_events(hass, EVENT_TRANSACTION)
     await setup_entry(hass, entry)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 import math
+from operator import attrgetter
 from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -89,19 +91,21 @@ class HistoryMarker:
     recent_ids: frozenset[str]
 
     @classmethod
-    def of(cls, records: Iterable[HistoryRecord]) -> HistoryMarker:
+    def of(cls, records: Sequence[HistoryRecord]) -> HistoryMarker:
         """Return the marker of a history whose entries have all been announced.
 
-        Only the entries within :data:`HISTORY_REORDER_WINDOW` of the newest matter.
+        ``records`` are oldest first; only those within :data:`HISTORY_REORDER_WINDOW`
+        of the newest matter.
         """
-        records = tuple(records)
         if not records:
             return cls(newest=None, recent_ids=frozenset())
-        newest = max(record.milliseconds for record in records)
-        since = newest - _REORDER_WINDOW_MS
+        newest = records[-1].milliseconds
+        start = bisect_left(
+            records, newest - _REORDER_WINDOW_MS, key=attrgetter("milliseconds")
+        )
         return cls(
             newest=newest,
-            recent_ids=frozenset(r.id for r in records if r.milliseconds >= since),
+            recent_ids=frozenset(map(attrgetter("id"), records[start:])),
         )
 
     @property

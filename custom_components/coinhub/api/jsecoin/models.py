@@ -342,7 +342,7 @@ class RecentHistory:
             picked = stamps.since(since_ms)
         # The newest entry is among those picked, if any; the window before it may
         # reach further back than ``since``.
-        newest = max(ms for ms, _id, _entry in picked) if picked else stamps.newest()
+        newest = max(picked)[0] if picked else stamps.newest()
         if newest is None:
             return cls(records=(), size=len(raw), skipped=stamps.skipped)
         if since_ms is None or newest - window_ms < since_ms:
