@@ -62,8 +62,10 @@ from custom_components.coinhub.api.jsecoin import (
     ExportResult,
     History,
     HistoryEntry,
+    HistoryRecord,
     ImportResult,
     JSEcoinClient,
+    RecentHistory,
     TransferResult,
 )
 from custom_components.coinhub.const import (
@@ -155,6 +157,11 @@ def jsecoin_client() -> Generator[AsyncMock]:
     client = AsyncMock(spec=JSEcoinClient)
     client.balance.return_value = Balance(Decimal("250.5"), "Your balance is 250.5")
     client.history.return_value = SEED_HISTORY
+    client.recent_history.return_value = RecentHistory(
+        records=tuple(map(HistoryRecord.of, SEED_HISTORY.entries)),
+        size=len(SEED_HISTORY.entries),
+        skipped=0,
+    )
     client.current_block_id.return_value = 72318
     client.block.return_value = BLOCK
     client.transfer.return_value = TransferResult("Transfer Has Been Confirmed")
