@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 import logging
 from typing import Any
@@ -41,6 +41,7 @@ from custom_components.coinhub.api.exceptions import (
     RateLimitedError,
 )
 from custom_components.coinhub.api.jsecoin import (
+    EARLIEST_MILLISECONDS,
     Balance,
     History,
     HistoryEntry,
@@ -634,6 +635,12 @@ async def test_process_history_from_an_action(
     await coordinator.async_refresh()
     await coordinator.async_process_history(mock_jsecoin_client.history.return_value)
     assert [event.data["id"] for event in events] == ["-Sent"]
+
+
+def test_history_marker_since_stays_within_what_a_datetime_holds() -> None:
+    """An entry dated at the earliest time a datetime holds does not break polling."""
+    marker = HistoryMarker(newest=EARLIEST_MILLISECONDS, recent_ids=frozenset({"-A"}))
+    assert marker.since == datetime.min.replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 from ..account_state import account_state
 from ..api.exceptions import CannotConnectError
 from ..api.jsecoin import (
+    EARLIEST_MILLISECONDS,
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_WINDOW,
     UNIX_EPOCH,
@@ -113,7 +114,9 @@ class HistoryMarker:
         """Return the earliest time at which an entry may still be new."""
         if self.newest is None:
             return UNIX_EPOCH
-        return from_unix_milliseconds(self.newest - _REORDER_WINDOW_MS)
+        # Never before the earliest time a datetime holds (nor before any entry).
+        since = max(self.newest - _REORDER_WINDOW_MS, EARLIEST_MILLISECONDS)
+        return from_unix_milliseconds(since)
 
     def new_among(self, records: Iterable[HistoryRecord]) -> list[HistoryRecord]:
         """Return the records that have not been announced yet, in their order."""

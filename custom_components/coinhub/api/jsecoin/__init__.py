@@ -3,7 +3,13 @@
 No Home Assistant import: the integration injects its aiohttp session.
 """
 
-from .._parse import UNIX_EPOCH, from_unix_milliseconds, to_unix_milliseconds
+from .._parse import (
+    EARLIEST_MILLISECONDS,
+    LATEST_MILLISECONDS,
+    UNIX_EPOCH,
+    from_unix_milliseconds,
+    to_unix_milliseconds,
+)
 from .client import (
     AMOUNT_DECIMALS,
     DEFAULT_BASE_URL,
@@ -34,6 +40,8 @@ from .models import (
 __all__ = [
     "AMOUNT_DECIMALS",
     "DEFAULT_BASE_URL",
+    "EARLIEST_MILLISECONDS",
+    "LATEST_MILLISECONDS",
     "MAIN_BALANCE_LOOKUP",
     "MAX_REFERENCE_LENGTH",
     "MIN_AMOUNT",
