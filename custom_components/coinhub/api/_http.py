@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 import gc
 import json
 import re
@@ -76,13 +77,23 @@ def decode_json(
 ) -> Any:
     """Parse a body as JSON whatever content type it came with; ``None`` if it is not."""
     try:
-        return json.loads(
-            raw.decode("utf-8", errors="replace"),
-            parse_float=parse_float,
-            object_hook=object_hook,
+        return _decoder(parse_float, object_hook).decode(
+            raw.decode("utf-8", errors="replace")
         )
     except ValueError:
         return None
+
+
+@cache
+def _decoder(
+    parse_float: Callable[[str], Any], object_hook: ObjectHook | None
+) -> json.JSONDecoder:
+    """Return the decoder of one way of decoding, made once and shared.
+
+    As ``json`` shares its own default decoder: one is safe in every thread, and
+    ``json.loads`` with options would build a new one for every body.
+    """
+    return json.JSONDecoder(parse_float=parse_float, object_hook=object_hook)
 
 
 def decode_json_object(
