@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -65,6 +65,8 @@ JSECOIN_LOOKUP_CONCURRENCY: Final = 10
 HISTORY_REORDER_WINDOW: Final = timedelta(hours=1)
 _REORDER_WINDOW_MS: Final = HISTORY_REORDER_WINDOW // timedelta(milliseconds=1)
 HISTORY_STORAGE_VERSION: Final = 1
+_MILLISECONDS: Final = attrgetter("milliseconds")
+_ID: Final = attrgetter("id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +103,8 @@ class HistoryMarker:
         if not records:
             return cls(newest=None, recent_ids=frozenset())
         newest = records[-1].milliseconds
-        start = bisect_left(
-            records, newest - _REORDER_WINDOW_MS, key=attrgetter("milliseconds")
-        )
-        return cls(
-            newest=newest,
-            recent_ids=frozenset(map(attrgetter("id"), records[start:])),
-        )
+        start = bisect_left(records, newest - _REORDER_WINDOW_MS, key=_MILLISECONDS)
+        return cls(newest=newest, recent_ids=frozenset(map(_ID, records[start:])))
 
     @property
     def since(self) -> datetime:
@@ -118,20 +115,23 @@ class HistoryMarker:
         since = max(self.newest - _REORDER_WINDOW_MS, EARLIEST_MILLISECONDS)
         return from_unix_milliseconds(since)
 
-    def new_among(self, records: Iterable[HistoryRecord]) -> list[HistoryRecord]:
-        """Return the records that have not been announced yet, in their order."""
+    def new_among(self, records: Sequence[HistoryRecord]) -> list[HistoryRecord]:
+        """Return the records that have not been announced yet, oldest first.
+
+        ``records`` are oldest first, so the window and what is newer than it are
+        found by bisection; whether the window brought an id unseen is one set test.
+        """
         if self.newest is None:
             return list(records)
-        newest, since, seen = (
-            self.newest,
-            self.newest - _REORDER_WINDOW_MS,
-            self.recent_ids,
-        )
+        newest, seen = self.newest, self.recent_ids
+        start = bisect_left(records, newest - _REORDER_WINDOW_MS, key=_MILLISECONDS)
+        end = bisect_right(records, newest, key=_MILLISECONDS, lo=start)
+        if seen.issuperset(map(_ID, records[start:end])):
+            return list(records[end:])
         return [
             record
-            for record in records
-            if record.milliseconds > newest
-            or (record.milliseconds >= since and record.id not in seen)
+            for record in records[start:]
+            if record.milliseconds > newest or record.id not in seen
         ]
 
     def as_dict(self) -> dict[str, Any]:

@@ -334,18 +334,19 @@ class RecentHistory:
             return cls(records=(), size=0, skipped=0)
         if not isinstance(raw, dict):
             raise _fields.unexpected("history")
-        stamps = _HistoryStamps(raw)
         window_ms = window // timedelta(milliseconds=1)
-        since_ms = None if since is None else to_unix_milliseconds(since)
-        picked: list[tuple[int, str, Any]] = []
-        if since_ms is not None:
-            picked = stamps.since(since_ms)
+        # Without ``since``, the first pass picks nothing: the window says what is recent.
+        since_ms = (
+            LATEST_MILLISECONDS + 1 if since is None else to_unix_milliseconds(since)
+        )
+        stamps = _HistoryStamps(raw, since_ms)
+        picked = stamps.picked
         # The newest entry is among those picked, if any; the window before it may
         # reach further back than ``since``.
         newest = max(picked)[0] if picked else stamps.newest()
         if newest is None:
             return cls(records=(), size=len(raw), skipped=stamps.skipped)
-        if since_ms is None or newest - window_ms < since_ms:
+        if newest - window_ms < since_ms:
             picked = stamps.since(newest - window_ms)
         # By time, then id: ids are unique, so the entries themselves are never compared.
         picked.sort()
@@ -364,16 +365,25 @@ class _HistoryStamps:
     time is skipped (and counted) rather than spoiling the rest of the history.
     """
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any], since_ms: int) -> None:
+        """Read the history once, picking every entry from ``since_ms`` on."""
         self._raw = raw
         earliest, latest = EARLIEST_MILLISECONDS, LATEST_MILLISECONDS
-        self._odd = {
-            entry_id: _slow_milliseconds(entry)
-            for entry_id, entry in raw.items()
-            if type(entry) is not dict
-            or type(ms := entry.get("ts")) is not int
-            or not earliest <= ms <= latest
-        }
+        self._odd: dict[str, int | None] = {}
+        self.picked: list[tuple[int, str, Any]] = []
+        pick = self.picked.append
+        # One pass: a poll does no more than this over a long history.
+        for entry_id, entry in raw.items():
+            if (
+                type(entry) is dict
+                and type(ms := entry.get("ts")) is int
+                and earliest <= ms <= latest
+            ):
+                if ms >= since_ms:
+                    pick((ms, entry_id, entry))
+            else:
+                self._odd[entry_id] = _slow_milliseconds(entry)
+        self.picked += self._odd_since(since_ms)
         self.skipped = sum(ms is None for ms in self._odd.values())
 
     def newest(self) -> int | None:
@@ -400,12 +410,14 @@ class _HistoryStamps:
                 for entry_id, entry in raw.items()
                 if entry["ts"] >= since_ms
             ]
-        picked += [
-            (ms, entry_id, raw[entry_id])
-            for entry_id, ms in odd.items()
+        return picked + self._odd_since(since_ms)
+
+    def _odd_since(self, since_ms: int) -> list[tuple[int, str, Any]]:
+        return [
+            (ms, entry_id, self._raw[entry_id])
+            for entry_id, ms in self._odd.items()
             if ms is not None and ms >= since_ms
         ]
-        return picked
 
 
 def _slow_milliseconds(entry: Any) -> int | None:
