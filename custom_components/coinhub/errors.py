@@ -172,43 +172,53 @@ def form_error(err: Exception, checking: str) -> str:
 async def translated_errors(
     coordinator: CoinHubCoordinator[Any],
     placeholders: Mapping[str, str] | None = None,
-    *,
-    polling: bool = False,
 ) -> AsyncIterator[None]:
     """Turn a client error raised inside into the translated Home Assistant error.
 
-    Around a poll (``polling``) the error asks for reauthentication
-    (:class:`ConfigEntryAuthFailed`) or a retry later (:class:`UpdateFailed`). Around
-    what a user starts (actions, button presses) it is a :class:`HomeAssistantError`,
-    or a :class:`ServiceValidationError` when the user can fix the request, and refused
-    credentials start the entry's reauthentication.
+    Around what a user starts (actions, button presses): see :func:`translated_error`.
     """
     try:
         yield
     except CoinHubError as err:
-        # Client messages carry no secret, but a provider notification may carry
-        # personal data: only the error's type goes to the log.
-        LOGGER.debug("%s: request failed: %s", coordinator.name, type(err).__name__)
-        rule = rule_for(err)
-        reauth = rule.reauth(err)
-        error_type: type[HomeAssistantError]
-        if polling:
-            error_type = ConfigEntryAuthFailed if reauth else UpdateFailed
-        else:
-            error_type = (
-                ServiceValidationError if rule.user_error else HomeAssistantError
-            )
-            if reauth:
-                coordinator.config_entry.async_start_reauth(coordinator.hass)
-        translated = error_type(
-            translation_domain=DOMAIN,
-            translation_key=rule.translation_key(err),
-            translation_placeholders={
-                **coordinator.translation_placeholders,
-                **(placeholders or {}),
-                **rule.placeholders(err),
-            },
-        )
-        if isinstance(translated, UpdateFailed) and isinstance(err, RateLimitedError):
-            translated.retry_after = err.retry_after
-        raise translated from None
+        raise translated_error(coordinator, err, placeholders) from None
+
+
+def translated_error(
+    coordinator: CoinHubCoordinator[Any],
+    err: CoinHubError,
+    placeholders: Mapping[str, str] | None = None,
+    *,
+    polling: bool = False,
+) -> HomeAssistantError:
+    """Return the translated Home Assistant error of a client error.
+
+    Of a poll (``polling``) the error asks for reauthentication
+    (:class:`ConfigEntryAuthFailed`) or a retry later (:class:`UpdateFailed`). Of what
+    a user starts it is a :class:`HomeAssistantError`, or a
+    :class:`ServiceValidationError` when the user can fix the request, and refused
+    credentials start the entry's reauthentication.
+    """
+    # Client messages carry no secret, but a provider notification may carry
+    # personal data: only the error's type goes to the log.
+    LOGGER.debug("%s: request failed: %s", coordinator.name, type(err).__name__)
+    rule = rule_for(err)
+    reauth = rule.reauth(err)
+    error_type: type[HomeAssistantError]
+    if polling:
+        error_type = ConfigEntryAuthFailed if reauth else UpdateFailed
+    else:
+        error_type = ServiceValidationError if rule.user_error else HomeAssistantError
+        if reauth:
+            coordinator.config_entry.async_start_reauth(coordinator.hass)
+    translated = error_type(
+        translation_domain=DOMAIN,
+        translation_key=rule.translation_key(err),
+        translation_placeholders={
+            **coordinator.translation_placeholders,
+            **(placeholders or {}),
+            **rule.placeholders(err),
+        },
+    )
+    if isinstance(translated, UpdateFailed) and isinstance(err, RateLimitedError):
+        translated.retry_after = err.retry_after
+    return translated

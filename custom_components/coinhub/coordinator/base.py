@@ -1,7 +1,7 @@
 """The base of CoinHub's coordinators: polling, the error policy and repair issues.
 
 Every coordinator turns provider errors into translated Home Assistant errors through
-:func:`..errors.translated_errors`: refused credentials start reauthentication,
+:func:`..errors.translated_error`: refused credentials start reauthentication,
 everything else makes the entities unavailable until a poll succeeds again. Polling
 intervals follow each provider's rate limit; they are not options.
 """
@@ -13,13 +13,13 @@ from typing import Any, ClassVar, Final, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from ..api.exceptions import CoinHubError
 from ..const import DOMAIN, LOGGER, MANUFACTURERS, Provider
-from ..errors import KEY_ACCESS_LEVEL, KEY_RATE_LIMITED, translated_errors
+from ..errors import KEY_ACCESS_LEVEL, KEY_RATE_LIMITED, translated_error
 
 type CoinHubConfigEntry = ConfigEntry[CoinHubCoordinator[Any]]
 
@@ -90,11 +90,11 @@ class CoinHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
     async def _async_update_data(self) -> DataT:
         """Poll the account; a failure is translated and may open a repair issue."""
         try:
-            async with translated_errors(self, polling=True):
-                data = await self._async_poll()
-        except (ConfigEntryAuthFailed, UpdateFailed) as err:
-            self._track_failure(err.translation_key)
-            raise
+            data = await self._async_poll()
+        except CoinHubError as err:
+            translated = translated_error(self, err, polling=True)
+            self._track_failure(translated.translation_key)
+            raise translated from None
         self._rate_limited_polls = 0
         while self._issues_to_close:
             issue = self._issues_to_close.pop()

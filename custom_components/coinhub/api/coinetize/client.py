@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from enum import Enum, auto
-import hashlib
 import hmac
 import ipaddress
 import re
@@ -133,7 +132,7 @@ def classify_refusal(message: str) -> RefusalKind:
 def sign(auth_token: str, username: str, endpoint: str, timestamp: int) -> str:
     """Return the documented signature of one call (uppercase hex HMAC-SHA256)."""
     message = f"{username}{endpoint}{timestamp}".encode()
-    return hmac.new(auth_token.encode(), message, hashlib.sha256).hexdigest().upper()
+    return hmac.digest(auth_token.encode(), message, "sha256").hex().upper()
 
 
 # Each endpoint is its path; a write is a POST with a side effect, a read a GET.
