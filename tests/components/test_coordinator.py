@@ -553,7 +553,10 @@ async def test_lookups_are_read_a_few_at_a_time(
     mock_jsecoin_client: AsyncMock,
 ) -> None:
     """Many lookups are read concurrently, never more than the bound at once."""
-    lookups = [f"site{number}.example.com" for number in range(25)]
+    lookups = [
+        f"site{number}.example.com"
+        for number in range(2 * JSECOIN_LOOKUP_CONCURRENCY + 5)
+    ]
     for number, lookup in enumerate(lookups):
         mock_jsecoin_client.balances[lookup] = Decimal(number)
     entry = await setup_entry(hass, jsecoin_config_entry(lookups=lookups))
@@ -582,7 +585,9 @@ async def test_a_failed_lookup_stops_the_others(
     mock_jsecoin_client: AsyncMock,
 ) -> None:
     """The first failing lookup fails the poll; lookups still waiting are dropped."""
-    lookups = [f"site{number}.example.com" for number in range(30)]
+    lookups = [
+        f"site{number}.example.com" for number in range(3 * JSECOIN_LOOKUP_CONCURRENCY)
+    ]
     for lookup in lookups:
         mock_jsecoin_client.balances[lookup] = Decimal(1)
     entry = await setup_entry(hass, jsecoin_config_entry(lookups=lookups))
