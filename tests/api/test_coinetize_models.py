@@ -24,7 +24,12 @@ from custom_components.coinhub.api.coinetize import (
     Review,
     sign,
 )
-from custom_components.coinhub.api.coinetize.client import RefusalKind, classify_refusal
+from custom_components.coinhub.api.coinetize.client import (
+    RefusalKind,
+    Signer,
+    classify_refusal,
+    http_date_timestamp,
+)
 from custom_components.coinhub.api.exceptions import CannotConnectError
 from sandbox import coinetize as sandbox_coinetize
 
@@ -172,6 +177,41 @@ def test_signature_matches_an_independent_hmac() -> None:
     assert sign(token, username, "/review", timestamp) != signature
     assert sign(token, username, endpoint, timestamp + 1) != signature
     assert sign("other", username, endpoint, timestamp) != signature
+
+
+def test_a_signer_signs_call_after_call_as_documented() -> None:
+    """The keyed signer gives each call the documented signature, and names no token."""
+    signer = Signer("s3cr3t-token", "webmaster")
+    for endpoint, timestamp in (("/list_paths", 1), ("/review", 2), ("/list_paths", 1)):
+        assert signer(endpoint, timestamp) == sign(
+            "s3cr3t-token", "webmaster", endpoint, timestamp
+        )
+    assert "s3cr3t" not in repr(signer)
+
+
+@pytest.mark.parametrize(
+    ("date", "timestamp"),
+    [
+        ("Tue, 01 Dec 2026 08:50:01 GMT", 1796115001.0),
+        ("Sun, 06 Nov 1994 08:49:37 GMT", 784111777.0),
+        # The obsolete forms a server may still send.
+        ("Sunday, 06-Nov-94 08:49:37 GMT", 784111777.0),
+        ("Sun Nov  6 08:49:37 1994", 784111777.0),
+    ],
+)
+def test_http_dates_are_read(date: str, timestamp: float) -> None:
+    """An HTTP date gives its unix time, whichever of its forms it takes."""
+    assert http_date_timestamp(date) == timestamp
+
+
+@pytest.mark.parametrize(
+    "date",
+    ["", "garbage", "Tue, 31 Feb 2026 08:50:01 GMT", "Tue, 01 Foo 2026 08:50:01 GMT"],
+)
+def test_unreadable_http_dates_are_refused(date: str) -> None:
+    """A date that names no moment raises ``ValueError``."""
+    with pytest.raises(ValueError, match="not an HTTP date"):
+        http_date_timestamp(date)
 
 
 @pytest.mark.parametrize(
