@@ -90,6 +90,11 @@ class CoinHubBinarySensorEntity(
 
     entity_description: CoinHubBinarySensorEntityDescription[Any, Any]
 
+    @override
+    def shown(self) -> object:
+        """Return whether the binary sensor is on."""
+        return self.is_on
+
     @property
     @override
     def is_on(self) -> bool | None:

@@ -134,6 +134,7 @@ class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
         self.entity_description = description
         self.item_key = item_key
         self._attr_unique_id = unique_id(coordinator, description.key, item_key)
+        self._shown: object = None
         self._attr_device_info = coordinator.account_device_info
         if (collection := description.collection) is not None and item_key:
             item = collection.items_fn(coordinator)[item_key]
@@ -149,6 +150,33 @@ class CoinHubEntity[CoordinatorT: CoinHubCoordinator[Any]](
         await super().async_added_to_hass()
         if self.entity_description.exposed_to_assist:
             async_expose_by_default(self.hass, self.entity_id)
+        # The platform writes the state next: that is what is shown from now on.
+        self._shown = self._showing()
+
+    def shown(self) -> object:
+        """Return what a refresh can change of the state while the entity is available.
+
+        Nothing here: a button's or an event entity's state is written when it is
+        pressed or triggered. Platforms whose state follows the data return it.
+        """
+        return None
+
+    def _showing(self) -> tuple[bool, object]:
+        available = self.available
+        return available, self.shown() if available else None
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what the entity shows changed.
+
+        A refresh that changes the account's data leaves most of its entities as
+        they were (a lookup's balance, a website's paths, a time to the second), and
+        writing the same state again costs each of them a full state write.
+        """
+        if (shown := self._showing()) != self._shown:
+            self._shown = shown
+            super()._handle_coordinator_update()
 
     @property
     def source(self) -> Any:

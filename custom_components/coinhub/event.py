@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any, Final, override
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -122,17 +121,6 @@ class CoinHubEventEntity(CoinHubEntity[CoinHubCoordinator[Any]], EventEntity):
         self.async_on_remove(
             self.entity_description.listen_fn(self.coordinator, self._async_trigger)
         )
-
-    @callback
-    @override
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when the entity becomes available or unavailable.
-
-        Its state is its last event: a poll that brings none changes nothing else.
-        """
-        shown = self.hass.states.get(self.entity_id)
-        if shown is None or (shown.state == STATE_UNAVAILABLE) == self.available:
-            super()._handle_coordinator_update()
 
     @callback
     def _async_trigger(self, event_type: str, attributes: dict[str, Any]) -> None:

@@ -74,7 +74,10 @@ CoinsoftworksSensor = CoinHubSensorEntityDescription[
 
 
 def _jsecoin_last_transaction(data: JSEcoinData) -> datetime | None:
-    return None if data.last_transaction is None else data.last_transaction.timestamp
+    if data.last_transaction is None:
+        return None
+    # To the second, as a timestamp's state is: a refresh within it changes nothing.
+    return data.last_transaction.timestamp.replace(microsecond=0)
 
 
 def _enabled_path_count(website: WebsiteState) -> int | None:
@@ -239,6 +242,15 @@ class CoinHubSensorEntity(CoinHubEntity[CoinHubCoordinator[Any]], SensorEntity):
     """A sensor of a CoinHub account, lookup or website."""
 
     entity_description: CoinHubSensorEntityDescription[Any, Any]
+
+    @override
+    def shown(self) -> object:
+        """Return the value, the last reset and the attributes."""
+        return (
+            self.native_value,
+            self.last_reset,
+            self.extra_state_attributes,
+        )
 
     @property
     @override

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import timedelta
 from unittest.mock import AsyncMock, patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -53,3 +55,29 @@ async def test_removed_lookup_entity_is_removed(
     await hass.async_block_till_done()
     assert entity_registry.async_get(lookup) is None
     assert entity_registry.async_get("sensor.jsecoin_123_balance") is not None
+
+
+async def test_a_refresh_writes_only_the_sensors_it_changed(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_clients: dict[Provider, AsyncMock],
+) -> None:
+    """A refresh that moves one lookup's balance writes that sensor alone."""
+    entry = await setup_entry(hass, jsecoin_config_entry())
+    main, lookup = (
+        "sensor.jsecoin_123_balance",
+        "sensor.jsecoin_123_balance_of_mysite_com",
+    )
+    # Times, not the states: a write of the same state updates the state in place.
+    reported = {e: hass.states.get(e).last_reported for e in (main, lookup)}
+    freezer.tick(timedelta(seconds=5))
+    client = mock_clients[Provider.JSECOIN]
+    client.balances["mysite.com"] += 1
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+
+    moved = hass.states.get(lookup)
+    assert moved.state == str(client.balances["mysite.com"])
+    assert moved.last_reported == moved.last_changed > reported[lookup]
+    # Written again, the main balance would show a later report of the same state.
+    assert hass.states.get(main).last_reported == reported[main]
