@@ -361,6 +361,21 @@ async def forget_setup_states(hass: HomeAssistant, enabled_at: float) -> None:
         "/api/services/recorder/purge_entities",
         {"entity_id": logged, "keep_days": 0},
     )
+    # The logbook shows a change only from a state the recorder kept: without one,
+    # the first transaction after the purge would be left out of it. So each entity's
+    # state is recorded once more as it is (read again just before: a poll may have
+    # changed it); a row without a state before it is not shown itself.
+    for entity_id in logged:
+        state = await hass.call("GET", f"/api/states/{entity_id}")
+        await hass.call(
+            "POST",
+            f"/api/states/{entity_id}",
+            {
+                "state": state["state"],
+                "attributes": state["attributes"],
+                "force_update": True,
+            },
+        )
 
 
 async def provision_coinetize(

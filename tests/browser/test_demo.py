@@ -16,6 +16,7 @@ from .conftest import DEMO_PASSWORD, Demo, screenshot, seed
 BALANCE = "sensor.jsecoin_balance"
 INCOME = "sensor.jsecoin_income_today"
 LAST_ACTION = "sensor.coinsoftworks_johncb5496_last_action_status"
+TRANSACTION = "event.jsecoin_transaction"
 
 
 def _jse(value: str | Decimal) -> str:
@@ -64,13 +65,27 @@ def test_dashboard_shows_the_sandbox_balance_without_card_errors(
         expect(graph.get_by_text("No statistics found")).to_have_count(0)
 
 
-def test_the_logbook_starts_with_transactions_not_setup_reloads(demo: Demo) -> None:
+def _logbook_states(demo: Demo) -> set[str]:
     logbook = demo.api(
         "GET",
-        "/api/logbook/2000-01-01T00:00:00Z?entity=event.jsecoin_transaction"
+        f"/api/logbook/2000-01-01T00:00:00Z?entity={TRANSACTION}"
         "&end_time=2100-01-01T00:00:00Z",
     )
-    assert {row.get("state") for row in logbook} & {"unknown", "unavailable"} == set()
+    return {row["state"] for row in logbook}
+
+
+def _transactions(demo: Demo) -> set[str]:
+    """Return every event the transaction entity had, as the recorder kept them."""
+    (history,) = demo.api(
+        "GET",
+        f"/api/history/period/2000-01-01T00:00:00Z?filter_entity_id={TRANSACTION}"
+        "&end_time=2100-01-01T00:00:00Z",
+    )
+    return {s["state"] for s in history} - {"unknown", "unavailable"}
+
+
+def test_the_logbook_starts_with_transactions_not_setup_reloads(demo: Demo) -> None:
+    assert _logbook_states(demo) & {"unknown", "unavailable"} == set()
 
 
 def test_a_mining_reward_moves_the_balance_and_the_logbook(
@@ -100,6 +115,10 @@ def test_a_mining_reward_moves_the_balance_and_the_logbook(
     expect(income_card.get_by_text(_jse(demo.state(INCOME)["state"]))).to_be_visible()
     # The history is read after the balance moved: the reward reaches the logbook.
     _until(lambda: logbook.get_by_text("Mining").count() > mined_before)
+    # Every transaction is in it, the first since the demo started too.
+    transactions = _transactions(demo)
+    assert transactions
+    assert transactions <= _logbook_states(demo)
     screenshot(page, "dashboard.png")
 
 
