@@ -158,23 +158,43 @@ def test_null_history_is_empty_and_garbage_refused() -> None:
         RecentHistory.from_api(["-A"], since=None, window=WINDOW)
 
 
-def test_the_window_before_the_newest_is_picked_whatever_since_says() -> None:
+def test_since_picks_nothing_older_even_within_the_window() -> None:
     raw = a_long_history(100)
-    # Since is later than the newest: the window before the newest still comes.
-    late = RecentHistory.from_api(
+    later = RecentHistory.from_api(
         raw, since=at(BASE_MS + 500 * MINUTE_MS), window=timedelta(minutes=10)
     )
-    assert [r.id for r in late.records] == [f"-E{m:06d}" for m in range(89, 100)]
-    # Since is inside that window: the window reaches further back.
+    assert later.records == ()
+    assert later.size == 100
     inside = RecentHistory.from_api(
         raw, since=at(BASE_MS + 95 * MINUTE_MS), window=timedelta(minutes=10)
     )
-    assert inside.records == late.records
-    # Since is earlier: everything from then on.
-    early = RecentHistory.from_api(
-        raw, since=at(BASE_MS + 50 * MINUTE_MS), window=timedelta(minutes=10)
+    assert [r.id for r in inside.records] == [f"-E{m:06d}" for m in range(95, 100)]
+
+
+def test_known_ids_are_left_out_of_what_since_picks() -> None:
+    raw = a_long_history(100)
+    raw["-Late"] = mining(97)
+    # An odd entry is read the long way and left out all the same when known.
+    raw["-OddKnown"] = {"command": "mining", "ts": str(BASE_MS + 98 * MINUTE_MS)}
+    raw["-OddNew"] = {"command": "mining", "ts": str(BASE_MS + 99 * MINUTE_MS)}
+    known = {f"-E{m:06d}": 0 for m in range(90, 99)} | {"-OddKnown": 0}
+    recent = RecentHistory.from_api(
+        raw, since=at(BASE_MS + 90 * MINUTE_MS), window=WINDOW, known=known
     )
-    assert len(early.records) == 50
+    assert [r.id for r in recent.records] == ["-Late", "-E000099", "-OddNew"]
+    assert recent.size == 103
+    # Without ``since`` the window is the baseline: nothing is left out of it.
+    baseline = RecentHistory.from_api(
+        raw, since=None, window=timedelta(minutes=2), known=known
+    )
+    assert [r.id for r in baseline.records] == [
+        "-E000097",
+        "-Late",
+        "-E000098",
+        "-OddKnown",
+        "-E000099",
+        "-OddNew",
+    ]
 
 
 # The garbage collector's pause
@@ -236,6 +256,10 @@ async def test_recent_history_matches_the_full_history(client: JSEcoinClient) ->
     newest = full.entries[-1].timestamp
     only_newest = await client.recent_history(newest, window=timedelta(0))
     assert [r.id for r in only_newest.records] == [full.entries[-1].id]
+    since = full.entries[0].timestamp
+    known = {entry.id for entry in full.entries[:-1]}
+    unknown = await client.recent_history(since, window=WINDOW, known=known)
+    assert [r.id for r in unknown.records] == [full.entries[-1].id]
 
 
 async def test_long_body_is_decoded_in_a_thread_with_the_collector_paused(

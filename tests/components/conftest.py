@@ -7,7 +7,7 @@ clients would hand it.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Container, Generator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 import json
@@ -125,18 +125,20 @@ def mock_jsecoin_client() -> Generator[AsyncMock]:
     client.history.return_value = History.from_api(answers["history"])
 
     async def recent_history(
-        since: datetime | None, *, window: timedelta
+        since: datetime | None,
+        *,
+        window: timedelta,
+        known: Container[str] = frozenset(),
     ) -> RecentHistory:
         # The poll's read, answered from the mocked full history (so tests steer both
         # with ``client.history`` and count reads with its ``await_count``).
         entries = (await client.history()).entries
-        if entries:
-            recent = max(e.timestamp for e in entries) - window
-            since = recent if since is None else min(since, recent)
+        if since is None and entries:
+            since = max(e.timestamp for e in entries) - window
         records = tuple(
             HistoryRecord.of(e)
             for e in entries
-            if since is None or e.timestamp >= since
+            if (since is None or e.timestamp >= since) and e.id not in known
         )
         return RecentHistory(records=records, size=len(entries), skipped=0)
 

@@ -272,6 +272,9 @@ async def test_first_history_is_the_baseline(
     history: History = mock_clients[Provider.JSECOIN].history.return_value
     assert stored["newest"] == history.entries[-1].timestamp.isoformat()
     assert set(stored["recent_ids"]) == {e.id for e in history.entries[1:]}
+    assert stored["recent_times"] == [
+        HistoryRecord.of(e).milliseconds for e in history.entries[1:]
+    ]
 
 
 async def test_new_entries_announced_once_in_order(
@@ -470,6 +473,9 @@ async def test_late_entry_with_an_older_timestamp(
     mock_jsecoin_client.balances["0"] += 1  # moves again: history read again
     await poll(hass, freezer, interval)
     assert [event.data["id"] for event in events] == ["-Late"]
+    # New, but not the last: the last transaction is still the newest entry.
+    newest = history.entries[-1].timestamp.isoformat()
+    assert hass.states.get(LAST_TRANSACTION).state == newest
 
 
 async def test_empty_first_history(
@@ -500,14 +506,15 @@ async def test_history_read_from_the_marker_window_on(
     first_call = mock_jsecoin_client.recent_history.await_args
     # No marker yet: only the window before the newest entry.
     assert first_call.args == (None,)
-    assert first_call.kwargs == {"window": HISTORY_REORDER_WINDOW}
+    assert first_call.kwargs == {"window": HISTORY_REORDER_WINDOW, "known": {}}
     history = mock_jsecoin_client.history.return_value
     grow(mock_jsecoin_client, new_entry(history, "-New", "mining", "1"))
     await poll(hass, freezer, init_integration.runtime_data.update_interval)
     newest = history.entries[-1].timestamp
-    assert mock_jsecoin_client.recent_history.await_args.args == (
-        newest - HISTORY_REORDER_WINDOW,
-    )
+    read = mock_jsecoin_client.recent_history.await_args
+    assert read.args == (newest - HISTORY_REORDER_WINDOW,)
+    # Only what the marker does not hold: the window's entries are known.
+    assert set(read.kwargs["known"]) == {e.id for e in history.entries[1:]}
 
 
 async def test_malformed_new_entry_is_refused_and_the_rest_announced(
@@ -644,15 +651,18 @@ async def test_process_history_from_an_action(
 
 def test_history_marker_since_stays_within_what_a_datetime_holds() -> None:
     """An entry dated at the earliest time a datetime holds does not break polling."""
-    marker = HistoryMarker(newest=EARLIEST_MILLISECONDS, recent_ids=frozenset({"-A"}))
+    marker = HistoryMarker(newest=EARLIEST_MILLISECONDS, recent={"-A": 0})
     assert marker.since == datetime.min.replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     "marker",
     [
-        HistoryMarker(newest=None, recent_ids=frozenset()),
-        HistoryMarker(newest=1_790_000_000_123, recent_ids=frozenset({"-A", "-B"})),
+        HistoryMarker(newest=None, recent={}),
+        HistoryMarker(
+            newest=1_790_000_000_123,
+            recent={"-B": 1_790_000_000_123, "-A": 1_789_999_000_000},
+        ),
     ],
 )
 def test_history_marker_round_trip(marker: HistoryMarker) -> None:
@@ -661,6 +671,45 @@ def test_history_marker_round_trip(marker: HistoryMarker) -> None:
     assert HistoryMarker.from_dict(stored) == marker
     if marker.newest is not None:  # stored as the time it is, as before
         assert stored["newest"] == "2026-09-21T14:13:20.123000+00:00"
+        # Oldest first, as an earlier version reads the ids alone.
+        assert stored["recent_ids"] == ["-A", "-B"]
+
+
+def test_history_marker_stored_without_times() -> None:
+    """A marker stored before times were kept holds its ids a window longer."""
+    stored = {"newest": "2026-09-21T14:13:20.123000+00:00", "recent_ids": ["-A"]}
+    marker = HistoryMarker.from_dict(stored)
+    assert marker.recent == {"-A": 1_790_000_000_123}
+    a_window_later = 1_790_000_000_123 + HISTORY_REORDER_WINDOW // timedelta(
+        milliseconds=1
+    )
+    later = marker.advanced([HistoryRecord(a_window_later, "-B", {})])
+    assert later.recent == {"-A": 1_790_000_000_123, "-B": a_window_later}
+    assert later.advanced([HistoryRecord(a_window_later + 1, "-C", {})]).recent == {
+        "-B": a_window_later,
+        "-C": a_window_later + 1,
+    }
+
+
+def test_history_marker_advances_by_what_is_added() -> None:
+    """The window follows the newest entry; a late entry moves nothing but itself."""
+    minute = 60_000
+    start = 1_790_000_000_000
+    window = HISTORY_REORDER_WINDOW // timedelta(milliseconds=1)
+    records = [HistoryRecord(start + n * minute, f"-{n:03d}", {}) for n in range(90)]
+    marker = HistoryMarker.of(records[:60])
+    assert marker.newest == records[59].milliseconds
+    assert set(marker.recent) == {r.id for r in records[:60]}
+    moved = marker.advanced(records[60:])
+    assert moved.newest == records[-1].milliseconds
+    assert moved == HistoryMarker.of(records)
+    assert min(moved.recent.values()) == moved.newest - window
+    late = HistoryRecord(start + 80 * minute + 1, "-late", {})
+    assert moved.new_among([*records[60:81], late, *records[81:]]) == [late]
+    with_late = moved.advanced([late])
+    assert with_late.newest == moved.newest
+    assert with_late.recent == {**moved.recent, "-late": late.milliseconds}
+    assert moved.advanced([]) is moved
 
 
 # Errors, availability and repairs

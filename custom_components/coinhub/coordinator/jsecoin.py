@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 import math
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -68,7 +69,7 @@ HISTORY_REORDER_WINDOW: Final = timedelta(hours=1)
 _REORDER_WINDOW_MS: Final = HISTORY_REORDER_WINDOW // timedelta(milliseconds=1)
 HISTORY_STORAGE_VERSION: Final = 1
 _MILLISECONDS: Final = attrgetter("milliseconds")
-_ID: Final = attrgetter("id")
+_TIME_THEN_ID: Final = itemgetter(1, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,27 +87,20 @@ class JSEcoinData:
 class HistoryMarker:
     """How far the account's history has been announced, persisted across restarts.
 
-    ``newest`` is the newest time seen (unix milliseconds); ``recent_ids`` are the ids
-    of every entry within :data:`HISTORY_REORDER_WINDOW` before it. An entry is new
-    when it is newer than ``newest``, or inside the window and not among
-    ``recent_ids``. Times are compared as the whole numbers the provider sends.
+    ``newest`` is the newest time seen (unix milliseconds); ``recent`` holds the time
+    of every entry within :data:`HISTORY_REORDER_WINDOW` before it, by id. An entry is
+    new when it is no older than that window and its id is not in ``recent``. Times are
+    compared as the whole numbers the provider sends. ``recent`` is never changed in
+    place: a poll hands it to a worker thread while reading a long history.
     """
 
     newest: int | None
-    recent_ids: frozenset[str]
+    recent: Mapping[str, int]
 
     @classmethod
-    def of(cls, records: Sequence[HistoryRecord]) -> HistoryMarker:
-        """Return the marker of a history whose entries have all been announced.
-
-        ``records`` are oldest first; only those within :data:`HISTORY_REORDER_WINDOW`
-        of the newest matter.
-        """
-        if not records:
-            return cls(newest=None, recent_ids=frozenset())
-        newest = records[-1].milliseconds
-        start = bisect_left(records, newest - _REORDER_WINDOW_MS, key=_MILLISECONDS)
-        return cls(newest=newest, recent_ids=frozenset(map(_ID, records[start:])))
+    def of(cls, records: Iterable[HistoryRecord]) -> HistoryMarker:
+        """Return the marker of a history whose entries have all been announced."""
+        return cls(newest=None, recent={}).advanced(records)
 
     @property
     def since(self) -> datetime:
@@ -120,41 +114,66 @@ class HistoryMarker:
     def new_among(self, records: Sequence[HistoryRecord]) -> list[HistoryRecord]:
         """Return the records that have not been announced yet, oldest first.
 
-        ``records`` are oldest first, so the window and what is newer than it are
-        found by bisection; whether the window brought an id unseen is one set test.
+        ``records`` are oldest first, so where the window starts is found by bisection.
         """
         if self.newest is None:
             return list(records)
-        newest, seen = self.newest, self.recent_ids
-        start = bisect_left(records, newest - _REORDER_WINDOW_MS, key=_MILLISECONDS)
-        end = bisect_right(records, newest, key=_MILLISECONDS, lo=start)
-        if seen.issuperset(map(_ID, records[start:end])):
-            return list(records[end:])
-        return [
-            record
-            for record in records[start:]
-            if record.milliseconds > newest or record.id not in seen
-        ]
+        start = bisect_left(
+            records, self.newest - _REORDER_WINDOW_MS, key=_MILLISECONDS
+        )
+        recent = self.recent
+        return [record for record in records[start:] if record.id not in recent]
+
+    def advanced(self, records: Iterable[HistoryRecord]) -> HistoryMarker:
+        """Return the marker once ``records`` have been announced as well.
+
+        What falls out of the window is dropped, so this costs what the window holds
+        and what is added, never the whole history.
+        """
+        added = {record.id: record.milliseconds for record in records}
+        if not added:
+            return self
+        newest = max(added.values())
+        if self.newest is not None and self.newest > newest:
+            newest = self.newest
+        start = newest - _REORDER_WINDOW_MS
+        recent = {
+            entry_id: milliseconds
+            for entry_id, milliseconds in chain(self.recent.items(), added.items())
+            if milliseconds >= start
+        }
+        return HistoryMarker(newest=newest, recent=recent)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the marker as stored."""
+        """Return the marker as stored.
+
+        ``recent_ids`` is stored as it was before the times were kept (oldest first
+        now), so an earlier version reads it; ``recent_times`` are their times.
+        """
+        recent = sorted(self.recent.items(), key=_TIME_THEN_ID)
         return {
             "newest": None
             if self.newest is None
             else from_unix_milliseconds(self.newest).isoformat(),
-            "recent_ids": sorted(self.recent_ids),
+            "recent_ids": [entry_id for entry_id, _ in recent],
+            "recent_times": [milliseconds for _, milliseconds in recent],
         }
 
     @classmethod
     def from_dict(cls, stored: Mapping[str, Any]) -> HistoryMarker:
-        """Read a stored marker."""
-        newest = stored.get("newest")
-        return cls(
-            newest=None
-            if newest is None
-            else to_unix_milliseconds(datetime.fromisoformat(newest)),
-            recent_ids=frozenset(stored.get("recent_ids", ())),
-        )
+        """Read a stored marker.
+
+        One stored before the times were kept counts every id at the newest time: it
+        is kept one window longer than needed, and never announced again.
+        """
+        if (newest := stored.get("newest")) is None:
+            return cls(newest=None, recent={})
+        newest_ms = to_unix_milliseconds(datetime.fromisoformat(newest))
+        ids = stored.get("recent_ids", ())
+        times = stored.get("recent_times")
+        if times is None or len(times) != len(ids):
+            times = [newest_ms] * len(ids)
+        return cls(newest=newest_ms, recent=dict(zip(ids, times, strict=True)))
 
 
 def jsecoin_polling_interval(lookup_count: int) -> timedelta:
@@ -307,14 +326,19 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         return dict(zip(self.lookups, balances, strict=True))
 
     async def _async_read_history(self) -> HistoryEntry | None:
-        """Read what is recent in the history, announce what is new; return the last.
+        """Read what is new in the history and announce it; return the last entry.
 
-        Only the entries from the marker's window on are looked at: the rest of the
-        history was announced before (or is the baseline).
+        Only the entries from the marker's window on that it does not hold are asked
+        for: the rest was announced before (or is the baseline). The first read of a
+        load takes those it holds too, to learn which entry is the last.
         """
         marker = self._account.history_marker
+        last = None if self.data is None else self.data.last_transaction
         since = None if marker is None else marker.since
-        recent = await self.client.recent_history(since, window=HISTORY_REORDER_WINDOW)
+        known = marker.recent if marker is not None and self.data is not None else {}
+        recent = await self.client.recent_history(
+            since, window=HISTORY_REORDER_WINDOW, known=known
+        )
         if recent.skipped != self._history_skipped:
             # Told when it changes, not on every read while a broken entry remains.
             self._history_skipped = recent.skipped
@@ -325,7 +349,11 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                 recent.size,
             )
         announced = await self._async_announce(recent.records)
-        return _last_entry(recent.records, announced)
+        newest = _last_entry(recent.records, announced)
+        # A late entry is new without being the last one.
+        if newest is None or (last is not None and last.timestamp > newest.timestamp):
+            return last
+        return newest
 
     async def async_process_history(self, history: History) -> None:
         """Announce the entries of a freshly read history that are new.
@@ -352,8 +380,8 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
     ) -> dict[str, HistoryEntry]:
         """Fire an event per new entry, in order, then persist how far we got.
 
-        ``records`` hold at least every entry from the marker's window on, oldest
-        first. The first history ever read is the baseline: it is what the account
+        ``records`` hold at least every entry from the marker's window on that it does
+        not hold, oldest first. The first history ever read is the baseline: it is what the account
         already had, so it is recorded without an event flood. A new entry that cannot
         be parsed is refused (logged, never announced) without holding up the others.
         Returns the entries announced, by id.
@@ -361,7 +389,9 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         announced: dict[str, HistoryEntry] = {}
         async with self._history_lock:
             marker = self._account.history_marker
-            if marker is not None:
+            if marker is None:
+                marker = HistoryMarker.of(records)
+            else:
                 new_records = marker.new_among(records)
                 if not new_records:
                     return announced
@@ -379,7 +409,8 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
                     )
                     for listener in tuple(self._transaction_listeners):
                         listener(entry)
-            marker = self._account.history_marker = HistoryMarker.of(records)
+                marker = marker.advanced(new_records)
+            self._account.history_marker = marker
             # Saved shortly, off the refresh; a stop writes it (see ``stores``), so a
             # restart neither repeats nor misses an entry.
             self._history_store.async_delay_save(marker.as_dict, SAVE_DELAY_SECONDS)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 import math
@@ -419,20 +419,27 @@ class JSEcoinClient(ProviderClient):
         return History.from_api(body)
 
     async def recent_history(
-        self, since: datetime | None, *, window: timedelta
+        self,
+        since: datetime | None,
+        *,
+        window: timedelta,
+        known: Container[str] = frozenset(),
     ) -> RecentHistory:
-        """Return the entries from ``since`` on (or within ``window`` of the newest).
+        """Return the entries from ``since`` on not ``known`` (or within ``window``).
 
-        What a poll needs of a history that may hold 100,000 entries: amounts are
-        decoded as text (exact, and a ``Decimal`` only for the entries picked), and a
-        long body is decoded and scanned in a worker thread with the collector paused,
-        so the full object never reaches the event loop and is freed where it was made.
+        What a poll needs of a history that may hold 100,000 entries: the entries from
+        ``since`` on whose id is not in ``known`` or, without ``since``, every entry
+        within ``window`` of the newest. Amounts are decoded as text (exact, and a
+        ``Decimal`` only for the entries picked), and a long body is decoded and
+        scanned in a worker thread with the collector paused, so the full object never
+        reaches the event loop and is freed where it was made. ``known`` is read there
+        too: it must not change meanwhile.
         """
 
         def pick(body: dict[str, Any]) -> dict[str, Any]:
             if body.get("success") in {1, "1"} and not body.get("fail"):
                 body["history"] = RecentHistory.from_api(
-                    body.get("history"), since=since, window=window
+                    body.get("history"), since=since, window=window, known=known
                 )
             return body
 

@@ -14,7 +14,7 @@ be recognised in the history without the history holding it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -320,34 +320,35 @@ class RecentHistory:
 
     @classmethod
     def from_api(
-        cls, raw: Any, *, since: datetime | None, window: timedelta
+        cls,
+        raw: Any,
+        *,
+        since: datetime | None,
+        window: timedelta,
+        known: Container[str] = frozenset(),
     ) -> RecentHistory:
         """Pick the recent entries out of a decoded ``history`` object.
 
-        Picked are the entries within ``window`` of the newest, and every entry from
-        ``since`` on. Only the picked entries become records: the rest of a long history
-        is looked at for its timestamp alone (an ``int`` ``ts``, as the provider sends
-        it, is compared as is), so the cost after decoding is a quick pass plus what is
-        recent.
+        Picked are the entries from ``since`` on whose id is not in ``known`` or,
+        without ``since``, every entry within ``window`` of the newest. Only the picked
+        entries become records: the rest of a long history is looked at for its
+        timestamp alone (an ``int`` ``ts``, as the provider sends it, is compared as
+        is), so the cost after decoding is a quick pass plus what is picked.
         """
         if raw is None:
             return cls(records=(), size=0, skipped=0)
         if not isinstance(raw, dict):
             raise _fields.unexpected("history")
-        window_ms = window // timedelta(milliseconds=1)
-        # Without ``since``, the first pass picks nothing: the window says what is recent.
-        since_ms = (
-            LATEST_MILLISECONDS + 1 if since is None else to_unix_milliseconds(since)
-        )
-        stamps = _HistoryStamps(raw, since_ms)
-        picked = stamps.picked
-        # The newest entry is among those picked, if any; the window before it may
-        # reach further back than ``since``.
-        newest = max(picked)[0] if picked else stamps.newest()
-        if newest is None:
-            return cls(records=(), size=len(raw), skipped=stamps.skipped)
-        if newest - window_ms < since_ms:
-            picked = stamps.since(newest - window_ms)
+        if since is not None:
+            stamps = _HistoryStamps(raw, to_unix_milliseconds(since), known)
+            picked = stamps.picked
+        else:
+            # The first pass picks nothing: the window before the newest is what counts.
+            stamps = _HistoryStamps(raw, LATEST_MILLISECONDS + 1, frozenset())
+            newest = stamps.newest()
+            if newest is None:
+                return cls(records=(), size=len(raw), skipped=stamps.skipped)
+            picked = stamps.since(newest - window // timedelta(milliseconds=1))
         # By time, then id: ids are unique, so the entries themselves are never compared.
         picked.sort()
         return cls(
@@ -365,9 +366,12 @@ class _HistoryStamps:
     time is skipped (and counted) rather than spoiling the rest of the history.
     """
 
-    def __init__(self, raw: dict[str, Any], since_ms: int) -> None:
-        """Read the history once, picking every entry from ``since_ms`` on."""
+    def __init__(
+        self, raw: dict[str, Any], since_ms: int, known: Container[str]
+    ) -> None:
+        """Read the history once, picking the entries from ``since_ms`` on not known."""
         self._raw = raw
+        self._known = known
         earliest, latest = EARLIEST_MILLISECONDS, LATEST_MILLISECONDS
         self._odd: dict[str, int | None] = {}
         self.picked: list[tuple[int, str, Any]] = []
@@ -379,7 +383,7 @@ class _HistoryStamps:
                 and type(ms := entry.get("ts")) is int
                 and earliest <= ms <= latest
             ):
-                if ms >= since_ms:
+                if ms >= since_ms and entry_id not in known:
                     pick((ms, entry_id, entry))
             else:
                 self._odd[entry_id] = _slow_milliseconds(entry)
@@ -416,7 +420,7 @@ class _HistoryStamps:
         return [
             (ms, entry_id, self._raw[entry_id])
             for entry_id, ms in self._odd.items()
-            if ms is not None and ms >= since_ms
+            if ms is not None and ms >= since_ms and entry_id not in self._known
         ]
 
 
