@@ -381,10 +381,10 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         """Fire an event per new entry, in order, then persist how far we got.
 
         ``records`` hold at least every entry from the marker's window on that it does
-        not hold, oldest first. The first history ever read is the baseline: it is what the account
-        already had, so it is recorded without an event flood. A new entry that cannot
-        be parsed is refused (logged, never announced) without holding up the others.
-        Returns the entries announced, by id.
+        not hold, oldest first. The first history ever read is the baseline: it is what
+        the account already had, so it is recorded without an event flood. A new entry
+        that cannot be parsed is refused (logged, never announced) without holding up
+        the others. Returns the entries announced, by id.
         """
         announced: dict[str, HistoryEntry] = {}
         async with self._history_lock:
