@@ -1145,8 +1145,8 @@ def report(
             "The same refreshes next to a floor inside Home Assistant: the same "
             "requests sent at once through Home Assistant's shared session by a bare "
             "coordinator per entry, decoded with json.loads. CoinHub's CPU is taken "
-            "without its "
-            "state writes and events, so what is left is CoinHub's own work:"
+            "without its state writes and events, so what is left is CoinHub's own "
+            "work:"
         ),
         "",
         table(
