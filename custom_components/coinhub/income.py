@@ -15,8 +15,8 @@ waits for the balance instead of looking like income. A drop the history does no
 explain yet is held back against later gains rather than counted as negative income:
 an entry the provider lists one poll late then cancels it out.
 
-Everything is persisted per entry (``helpers.storage.Store``), so a restart in the
-middle of a day neither loses nor repeats the day's income.
+Everything is persisted in the entry's file (``stores.AccountFile``), so a restart in
+the middle of a day neither loses nor repeats the day's income.
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ from decimal import Decimal
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .api.jsecoin import HistoryEntry
 from .api.jsecoin.models import COMMAND_EXPORT, COMMAND_IMPORT, COMMAND_TRANSFER
-from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN, EVENT_INCOME
-from .stores import SAVE_DELAY_SECONDS, shared_store
+from .const import ATTR_CONFIG_ENTRY_ID, EVENT_INCOME
+from .stores import INCOME_SECTION, account_file
 
-INCOME_STORAGE_VERSION: Final = 1
 # The entries that explain a balance change; anything else (mining) is income.
 EXPLAINING_COMMANDS: Final = frozenset(
     {COMMAND_TRANSFER, COMMAND_IMPORT, COMMAND_EXPORT}
@@ -62,10 +60,10 @@ class IncomeTracker:
     """Follow one JSEcoin account's income; fire ``coinhub_income`` when it grows."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """Keep the account's income in a store of its own."""
+        """Keep the account's income in the income section of the entry's file."""
         self.hass = hass
         self.entry_id = entry_id
-        self._store: Store[dict[str, Any]] = income_store(hass, entry_id)
+        self._file = account_file(hass, entry_id)
         self._balance: Decimal | None = None
         # Net of the explaining entries announced since the balance was last settled.
         self._explained = Decimal(0)
@@ -77,7 +75,7 @@ class IncomeTracker:
 
     async def async_load(self) -> None:
         """Read what the last run knew."""
-        if (stored := await self._store.async_load()) is not None:
+        if (stored := await self._file.async_load(INCOME_SECTION)) is not None:
             self._restore(stored)
 
     @callback
@@ -137,7 +135,7 @@ class IncomeTracker:
     @callback
     def _async_save(self) -> None:
         """Save shortly, off the poll; a stop writes it (see ``stores``)."""
-        self._store.async_delay_save(self._as_dict, SAVE_DELAY_SECONDS)
+        self._file.async_delay_save(INCOME_SECTION, self._as_dict)
 
     def _as_dict(self) -> dict[str, Any]:
         return {
@@ -171,13 +169,3 @@ def balance_effect(entry: HistoryEntry) -> Decimal:
     if entry.command == COMMAND_IMPORT:
         return abs(entry.value)
     return entry.value
-
-
-def income_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """Return the store of an entry's income."""
-    return shared_store(hass, INCOME_STORAGE_VERSION, income_store_key(entry_id))
-
-
-def income_store_key(entry_id: str) -> str:
-    """Return the storage key of an entry's income."""
-    return f"{DOMAIN}.{entry_id}.income"

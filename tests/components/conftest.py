@@ -59,7 +59,7 @@ from custom_components.coinhub.const import (
     DOMAIN,
     Provider,
 )
-from custom_components.coinhub.stores import SHARED_STORES
+from custom_components.coinhub.stores import ACCOUNT_FILES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -313,7 +313,7 @@ async def restart_home_assistant(hass: HomeAssistant, entry: MockConfigEntry) ->
     assert await hass.config_entries.async_unload(entry.entry_id)
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
-    hass.data.pop(SHARED_STORES, None)
+    hass.data.pop(ACCOUNT_FILES, None)
     hass.data.pop(ACCOUNT_STATES, None)
 
 

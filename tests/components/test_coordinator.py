@@ -91,7 +91,7 @@ FIRST_READ = {
     Provider.COINETIZE: "list_paths",
     Provider.COINSOFTWORKS: "user",
 }
-HISTORY_KEY = f"{DOMAIN}.01JSECOIN0000000000000000.history"
+ACCOUNT_FILE_KEY = f"{DOMAIN}.01JSECOIN0000000000000000.account"
 
 
 def new_entry(
@@ -263,12 +263,12 @@ async def test_first_history_is_the_baseline(
     await setup_entry(hass, jsecoin_config_entry())
     assert events == []
     assert hass.states.get(TRANSACTION).state == "unknown"
-    assert HISTORY_KEY not in hass_storage  # saved shortly, off the refresh
+    assert ACCOUNT_FILE_KEY not in hass_storage  # saved shortly, off the refresh
     async_fire_time_changed(
         hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY_SECONDS)
     )
     await hass.async_block_till_done()
-    stored = hass_storage[HISTORY_KEY]["data"]
+    stored = hass_storage[ACCOUNT_FILE_KEY]["data"]["history"]
     history: History = mock_clients[Provider.JSECOIN].history.return_value
     assert stored["newest"] == history.entries[-1].timestamp.isoformat()
     assert set(stored["recent_ids"]) == {e.id for e in history.entries[1:]}
@@ -424,11 +424,13 @@ async def test_restart_neither_repeats_nor_misses(
     await setup_entry(hass, init_integration)
 
     assert [event.data["id"] for event in events] == ["-Before", "-During"]
-    assert hass_storage[HISTORY_KEY]["data"]["newest"] != during.timestamp.isoformat()
+    stored = hass_storage[ACCOUNT_FILE_KEY]["data"]
+    assert stored["history"]["newest"] != during.timestamp.isoformat()
     # Home Assistant's last write when it stops saves the marker still pending.
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
-    assert hass_storage[HISTORY_KEY]["data"]["newest"] == during.timestamp.isoformat()
+    stored = hass_storage[ACCOUNT_FILE_KEY]["data"]
+    assert stored["history"]["newest"] == during.timestamp.isoformat()
 
 
 async def test_stored_marker_is_read_by_the_first_load(
@@ -440,12 +442,13 @@ async def test_stored_marker_is_read_by_the_first_load(
     entries = mock_jsecoin_client.history.return_value.entries
     assert len(entries) >= 2
     entry = jsecoin_config_entry()
-    key = f"{DOMAIN}.{entry.entry_id}.history"
+    key = f"{DOMAIN}.{entry.entry_id}.account"
+    marker = HistoryMarker.of([HistoryRecord.of(e) for e in entries[:-1]])
     hass_storage[key] = {
         "version": 1,
         "minor_version": 1,
         "key": key,
-        "data": HistoryMarker.of([HistoryRecord.of(e) for e in entries[:-1]]).as_dict(),
+        "data": {"history": marker.as_dict()},
     }
     events = async_capture_events(hass, EVENT_TRANSACTION)
     await setup_entry(hass, entry)

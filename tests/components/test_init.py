@@ -120,7 +120,15 @@ async def test_removed_entry_leaves_nothing_on_disk(
         hass_storage.pop(store.key, None)
 
     entry_id = init_integration.entry_id
-    for suffix in ("history", "websites", "transfers", "executions"):
+    # "history" and "income": the files of an older version, if still there.
+    for suffix in (
+        "account",
+        "history",
+        "income",
+        "websites",
+        "transfers",
+        "executions",
+    ):
         hass_storage[f"{DOMAIN}.{entry_id}.{suffix}"] = {
             "version": 1,
             "minor_version": 1,
@@ -168,8 +176,8 @@ async def test_a_reload_keeps_the_account_state(
     shared = hass.data[ACCOUNT_STATES][entry.unique_id]
     marker = shared.history_marker
     assert marker is not None
-    key = f"{DOMAIN}.{entry.entry_id}.history"
-    stale = {"newest": "2000-01-01T00:00:00+00:00", "recent_ids": []}
+    key = f"{DOMAIN}.{entry.entry_id}.account"
+    stale = {"history": {"newest": "2000-01-01T00:00:00+00:00", "recent_ids": []}}
     hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": stale}
 
     assert await hass.config_entries.async_reload(entry.entry_id)

@@ -257,10 +257,10 @@ async def test_entry_added_before_statistics_is_imported_once(
     """
     entry = jsecoin_entry(sandbox, ALICE)
     two_days_ago = dt_util.utcnow() - timedelta(days=2, hours=2)
-    hass_storage[f"coinhub.{entry.entry_id}.history"] = {
+    hass_storage[f"coinhub.{entry.entry_id}.account"] = {
         "version": 1,
-        "key": f"coinhub.{entry.entry_id}.history",
-        "data": {"newest": two_days_ago.isoformat(), "recent_ids": []},
+        "key": f"coinhub.{entry.entry_id}.account",
+        "data": {"history": {"newest": two_days_ago.isoformat(), "recent_ids": []}},
     }
     await setup_entry(hass, entry)
     received = await hourly(hass, TRANSFERRED_IN)

@@ -6,8 +6,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from ..const import DOMAIN
-from ..income import INCOME_STORAGE_VERSION, income_store_key
-from ..stores import async_remove_shared_store
+from ..stores import account_file
 from .base import (
     ISSUE_NO_READ_ACCESS,
     ISSUE_RATE_LIMITED,
@@ -31,13 +30,11 @@ from .coinsoftworks import (
     executions_store,
 )
 from .jsecoin import (
-    HISTORY_STORAGE_VERSION,
     JSECOIN_BLOCK_INTERVAL,
     JSECOIN_HISTORY_SAFETY_INTERVAL,
     HistoryMarker,
     JSEcoinCoordinator,
     JSEcoinData,
-    history_store_key,
     jsecoin_polling_interval,
     transaction_event_data,
 )
@@ -71,14 +68,10 @@ async def async_remove_entry_data(hass: HomeAssistant, entry_id: str) -> None:
     Its long-term statistics stay: they are the user's history, and the recorder's
     statistics page removes them on request.
     """
-    # Through the shared stores, so a save still pending is cancelled with the file.
-    await async_remove_shared_store(
-        hass, HISTORY_STORAGE_VERSION, history_store_key(entry_id)
-    )
+    # Through the instance's one file of the entry, so a save still pending is
+    # cancelled with the file.
+    await account_file(hass, entry_id).async_remove()
     await websites_journal(hass, entry_id).async_remove()
     await executions_store(hass, entry_id).async_remove()
-    await async_remove_shared_store(
-        hass, INCOME_STORAGE_VERSION, income_store_key(entry_id)
-    )
     for issue in (ISSUE_NO_READ_ACCESS, ISSUE_RATE_LIMITED):
         ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry_id))

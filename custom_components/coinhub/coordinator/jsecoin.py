@@ -15,7 +15,6 @@ from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..account_state import account_state
@@ -36,14 +35,13 @@ from ..clients import jsecoin_client
 from ..const import (
     ATTR_CONFIG_ENTRY_ID,
     CONF_LOOKUPS,
-    DOMAIN,
     EVENT_TRANSACTION,
     LOGGER,
     Provider,
 )
 from ..income import IncomeFigures, IncomeTracker
 from ..statistics import AccountStatistics
-from ..stores import SAVE_DELAY_SECONDS, shared_store
+from ..stores import HISTORY_SECTION, account_file
 from ..transfers import TransferGuard
 from .base import CoinHubConfigEntry, CoinHubCoordinator
 
@@ -67,7 +65,6 @@ JSECOIN_LOOKUP_CONCURRENCY: Final = 25
 # so an entry the provider writes a little out of timestamp order is still caught.
 HISTORY_REORDER_WINDOW: Final = timedelta(hours=1)
 _REORDER_WINDOW_MS: Final = HISTORY_REORDER_WINDOW // timedelta(milliseconds=1)
-HISTORY_STORAGE_VERSION: Final = 1
 _MILLISECONDS: Final = attrgetter("milliseconds")
 _TIME_THEN_ID: Final = itemgetter(1, 0)
 
@@ -228,11 +225,11 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
     client: JSEcoinClient
 
     def __init__(self, hass: HomeAssistant, entry: CoinHubConfigEntry) -> None:
-        """Set up the client, the lookups and the history store."""
+        """Set up the client, the lookups and the entry's file."""
         super().__init__(hass, entry)
         self.client = jsecoin_client(hass, entry.data)
         self.lookups: tuple[str, ...] = tuple(entry.options.get(CONF_LOOKUPS, ()))
-        self._history_store = history_store(hass, entry.entry_id)
+        self._file = account_file(hass, entry.entry_id)
         # How far the history was announced is the account's, not this load's: a poll
         # or transfer of the entry before a reload may still be announcing.
         self._account = account_state(hass, self.account_id)
@@ -263,7 +260,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
         await super()._async_setup()
         async with self._history_lock:
             if not self._account.history_loaded:
-                if stored := await self._history_store.async_load():
+                if stored := await self._file.async_load(HISTORY_SECTION):
                     self._account.history_marker = HistoryMarker.from_dict(stored)
                 self._account.history_loaded = True
         await self.income.async_load()
@@ -413,7 +410,7 @@ class JSEcoinCoordinator(CoinHubCoordinator[JSEcoinData]):
             self._account.history_marker = marker
             # Saved shortly, off the refresh; a stop writes it (see ``stores``), so a
             # restart neither repeats nor misses an entry.
-            self._history_store.async_delay_save(marker.as_dict, SAVE_DELAY_SECONDS)
+            self._file.async_delay_save(HISTORY_SECTION, marker.as_dict)
         return announced
 
 
@@ -429,16 +426,6 @@ def _last_entry(
         except CannotConnectError:
             continue
     return None
-
-
-def history_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
-    """Return the store of how far an entry's JSEcoin history has been announced."""
-    return shared_store(hass, HISTORY_STORAGE_VERSION, history_store_key(entry_id))
-
-
-def history_store_key(entry_id: str) -> str:
-    """Return the storage key of an entry's history marker."""
-    return f"{DOMAIN}.{entry_id}.history"
 
 
 def _due(last: datetime | None, now: datetime, interval: timedelta) -> bool:
