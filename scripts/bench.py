@@ -498,11 +498,12 @@ class StateMachineClock:
 class ScheduledSaves:
     """The delayed saves (``Store.async_delay_save``) scheduled while recording.
 
-    CoinHub saves what a poll changed (the history marker, the income) a few seconds
-    after the refresh, off it. Polls are a minute or more apart in real use, so every
-    poll that changed something pays one file write per store; here the refreshes
-    follow each other closely and the delayed writes would merge. So they are written
-    right after the refresh, through the store's ``async_save``, and measured apart.
+    CoinHub saves what a poll changed (a JSEcoin entry's file: its history marker and
+    income) a few seconds after the refresh, off it. Polls are a minute or more apart
+    in real use, so every poll that changed something pays its writes; here the
+    refreshes follow each other closely and the delayed writes would merge. So they
+    are written right after the refresh, through the store's ``async_save``, and
+    measured apart.
     """
 
     def __init__(self) -> None:
@@ -1212,11 +1213,11 @@ def report(
         "",
         (
             "What those refreshes leave for later: the files CoinHub saves a few "
-            "seconds after a refresh that changed something (the history marker, the "
-            "income), off the refresh and not in its CPU above. In real use polls are "
-            "a minute or more apart, so each such poll writes each file once; here "
-            "they are written right after each refresh and measured apart (the cases "
-            "that saved nothing are left out):"
+            "seconds after a refresh that changed something (a JSEcoin entry's file "
+            "of its history marker and income), off the refresh and not in its CPU "
+            "above. In real use polls are a minute or more apart, so each such poll "
+            "writes them once; here they are written right after each refresh and "
+            "measured apart (the cases that saved nothing are left out):"
         ),
         "",
         table(
