@@ -144,8 +144,8 @@ class HistoryMarker:
     def as_dict(self) -> dict[str, Any]:
         """Return the marker as stored.
 
-        ``recent_ids`` is stored as it was before the times were kept (oldest first
-        now), so an earlier version reads it; ``recent_times`` are their times.
+        ``recent_ids`` keeps the form it had before the times were kept (oldest first
+        now); ``recent_times`` are their times.
         """
         recent = sorted(self.recent.items(), key=_TIME_THEN_ID)
         return {
