@@ -84,7 +84,7 @@ class AccountFile:
     async def async_remove(self) -> None:
         """Delete the file (and any older one) and cancel a save still pending."""
         await self._store.async_remove()
-        for store in self._stores_of_older_versions():
+        for store in self._stores_of_older_versions().values():
             await store.async_remove()
         self._hass.data[ACCOUNT_FILES].pop(self._entry_id, None)
 
@@ -105,23 +105,24 @@ class AccountFile:
             return stored
         older = self._stores_of_older_versions()
         sections = {
-            store.key.rsplit(".", 1)[1]: data
-            for store in older
+            section: data
+            for section, store in older.items()
             if (data := await store.async_load()) is not None
         }
         if sections:
             # Written before the old files go: a crash between the two leaves both,
             # and this file is the one read.
             await self._store.async_save(sections)
-            for store in older:
+            for store in older.values():
                 await store.async_remove()
         return sections
 
-    def _stores_of_older_versions(self) -> list[Store[Section]]:
-        return [
-            Store(self._hass, 1, f"{DOMAIN}.{self._entry_id}.{section}")
+    def _stores_of_older_versions(self) -> dict[str, Store[Section]]:
+        """Return the file each section had of its own, by section."""
+        return {
+            section: Store(self._hass, 1, f"{DOMAIN}.{self._entry_id}.{section}")
             for section in _SECTIONS_IN_FILES_OF_THEIR_OWN
-        ]
+        }
 
 
 def account_file(hass: HomeAssistant, entry_id: str) -> AccountFile:
