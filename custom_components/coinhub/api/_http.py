@@ -9,12 +9,14 @@
 * no aiohttp exception is ever chained or quoted: they carry URLs, and URLs carry
   credentials.
 
-What a provider's answers mean stays in its client, which hands each request a reader.
+A request returns its :class:`Answer` (status, headers and the whole body); what a
+provider's answers mean stays in its client, which reads that answer without another
+coroutine: a poll's request passes through as few as it can (scripts/bench).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -22,10 +24,11 @@ import gc
 import json
 import re
 import threading
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from .exceptions import (
@@ -204,7 +207,12 @@ class Call:
     writes: bool
 
 
-type Reader[T] = Callable[[aiohttp.ClientResponse], Awaitable[T]]
+class Answer(NamedTuple):
+    """A response as the clients read it: its status, its headers and its whole body."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
 
 
 class ProviderClient:
@@ -232,10 +240,10 @@ class ProviderClient:
         """Return every credential an answer must never echo into an error."""
         raise NotImplementedError
 
-    async def _request[T](
-        self, method: str, url: URL, call: Call, read: Reader[T], **options: Any
-    ) -> T:
-        """Send one request and return what ``read`` makes of its response."""
+    async def _request(
+        self, method: str, url: URL, call: Call, **options: Any
+    ) -> Answer:
+        """Send one request and return its answer, read whole."""
         if call.writes:
             options |= {"allow_redirects": False, "middlewares": (refuse_resend,)}
         try:
@@ -248,7 +256,7 @@ class ProviderClient:
                         f"{self.provider} redirected {call.name} "
                         f"(HTTP {response.status}); check the base URL"
                     )
-                return await read(response)
+                return Answer(response.status, response.headers, await response.read())
         except CoinHubError:
             raise
         except (aiohttp.ClientError, TimeoutError) as err:

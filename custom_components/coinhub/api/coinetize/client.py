@@ -27,7 +27,13 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from .._http import Call, ProviderClient, decode_json_object, retry_after_seconds
+from .._http import (
+    Answer,
+    Call,
+    ProviderClient,
+    decode_json_object,
+    retry_after_seconds,
+)
 from ..exceptions import (
     AuthenticationError,
     CannotConnectError,
@@ -390,41 +396,39 @@ class CoinetizeClient(ProviderClient):
             "signature": self._sign(endpoint.name, timestamp),
         }
         url = URL(self._base_url + endpoint.name, encoded=True)
-
-        async def read(response: aiohttp.ClientResponse) -> dict[str, Any]:
-            return await self._read(endpoint, response)
-
         # GET calls carry the token in the query string: the transport never lets
         # the URL into an error.
         if endpoint.writes:
-            return await self._request("POST", url, endpoint, read, data=signed)
-        return await self._request("GET", url, endpoint, read, params=signed)
+            answer = await self._request("POST", url, endpoint, data=signed)
+        else:
+            answer = await self._request("GET", url, endpoint, params=signed)
+        return self._read(endpoint, answer)
 
-    async def _read(
-        self, endpoint: Call, response: aiohttp.ClientResponse
-    ) -> dict[str, Any]:
-        self._learn_clock(response.headers.get("Date"))
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        if response.status in {429, 503}:
+    def _read(self, endpoint: Call, answer: Answer) -> dict[str, Any]:
+        """Return an answer's successful body, or raise what the answer means."""
+        status, headers = answer.status, answer.headers
+        self._learn_clock(headers.get("Date"))
+        retry_after = retry_after_seconds(headers.get("Retry-After"))
+        if status in {429, 503}:
             raise RateLimitedError(
                 "Coinetize is refusing requests for now (too many requests)",
                 retry_after=retry_after,
             )
-        body = decode_json_object(await response.read())
-        if response.status >= 500:
+        body = decode_json_object(answer.body)
+        if status >= 500:
             # A failing server may still wrap its trouble in the error shape; that
             # is no refusal of the request (and no verdict on a website).
             message = None if body is None else body.get("message")
             raise self._server_fault(
                 endpoint,
-                response.status,
+                status,
                 self._scrubbed(message) if isinstance(message, str) else None,
             )
         if body is not None and body.get("status") == "error":
-            raise self._refusal(endpoint, body, response.status, retry_after)
-        if body is not None and body.get("status") == "success" and response.ok:
+            raise self._refusal(endpoint, body, status, retry_after)
+        if body is not None and body.get("status") == "success" and status < 400:
             return body
-        raise self._unreadable(endpoint, response.status)
+        raise self._unreadable(endpoint, status)
 
     def _learn_clock(self, date_header: str | None) -> None:
         """Keep the offset between the server's ``Date`` and the local clock."""

@@ -28,6 +28,7 @@ import aiohttp
 from yarl import URL
 
 from .._http import (
+    Answer,
     Call,
     ProviderClient,
     decode_json,
@@ -283,18 +284,14 @@ class CoinsoftworksClient(ProviderClient):
     async def _issue_token(self) -> _Issued:
         """Exchange the access token for a bearer token."""
 
-        async def read(response: aiohttp.ClientResponse) -> _Issued:
-            if response.status == 401:
-                raise AuthenticationError(UNAUTHORIZED_MESSAGE)
-            body = await self._read(_AUTHENTICATE_CALL, response)
-            server_time = _server_time(response.headers.get("Date"))
-            return _Issued(BearerToken.from_api(body), server_time)
-
         headers = {ACCESS_TOKEN_HEADER: self._access_token}
         url = self._url("authentication")
-        return await self._request(
-            "POST", url, _AUTHENTICATE_CALL, read, headers=headers
-        )
+        answer = await self._request("POST", url, _AUTHENTICATE_CALL, headers=headers)
+        if answer.status == 401:
+            raise AuthenticationError(UNAUTHORIZED_MESSAGE)
+        body = self._read(_AUTHENTICATE_CALL, answer)
+        server_time = _server_time(answer.headers.get("Date"))
+        return _Issued(BearerToken.from_api(body), server_time)
 
     async def _call(
         self,
@@ -327,31 +324,27 @@ class CoinsoftworksClient(ProviderClient):
         json_body: Mapping[str, Any] | None,
     ) -> Any:
         call = Call(f"/{endpoint}", writes=method != "GET")
-
-        async def read(response: aiohttp.ClientResponse) -> Any:
-            if response.status == 401:
-                raise _BearerRefusedError("bearer token refused")
-            return await self._read(call, response)
-
         options: dict[str, Any] = {
             "headers": {"Authorization": f"Bearer {token.token}"}
         }
         if call.writes:
             options["json"] = json_body
-        return await self._request(
-            method, self._url(endpoint, *segments), call, read, **options
+        answer = await self._request(
+            method, self._url(endpoint, *segments), call, **options
         )
+        if answer.status == 401:
+            raise _BearerRefusedError("bearer token refused")
+        return self._read(call, answer)
 
-    async def _read(self, call: Call, response: aiohttp.ClientResponse) -> Any:
+    def _read(self, call: Call, answer: Answer) -> Any:
         """Turn an answer into its JSON body, or into the error its status stands for."""
-        status = response.status
+        status, raw = answer.status, answer.body
         _LOGGER.debug("coinsoftworks %s: HTTP %s", call.name, status)
         if status in {429, 503}:
             raise RateLimitedError(
                 "coinsoftworks is throttling requests (too many requests)",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                retry_after=retry_after_seconds(answer.headers.get("Retry-After")),
             )
-        raw = await response.read()
         body = decode_json(raw)
         if status >= 500:
             # The document answers refused credentials with "500 Unauthorized (check

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Container, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 import math
 import re
 import time
@@ -297,6 +298,35 @@ def _checked_block_number(number: int) -> str:
     return str(number)
 
 
+# The calls, named as the provider's paths start; the three writes are sent at most once.
+_BALANCE: Final = Call("/balance/", writes=False)
+_HISTORY: Final = Call("/history/", writes=False)
+_CURRENT_BLOCK_ID: Final = Call("/currentblockid/", writes=False)
+_BLOCK: Final = Call("/getblock/", writes=False)
+_TRANSFER: Final = Call("/transfer/", writes=True)
+_EXPORT: Final = Call("/export/", writes=True)
+_IMPORT: Final = Call("/import/", writes=True)
+
+
+def _url(base_url: str, *segments: str) -> URL:
+    """Return the URL of already encoded ``segments``, as the provider's paths end."""
+    return URL(join_url(base_url, segments, trailing_slash=True), encoded=True)
+
+
+# A poll repeats the same reads, so their URLs are checked and built once. Only reads
+# are kept: a lookup at most, never a credential, an amount or a recipient.
+@lru_cache(maxsize=256)
+def _read_url(base_url: str, endpoint: str) -> URL:
+    """Return the URL of a read of the account."""
+    return _url(base_url, endpoint, KEY_PLACEHOLDER)
+
+
+@lru_cache(maxsize=256)
+def _balance_url(base_url: str, lookup: str) -> URL:
+    """Return the URL of a balance read, the lookup checked."""
+    return _url(base_url, "balance", KEY_PLACEHOLDER, _checked_lookup(lookup))
+
+
 # Decoding and parsing cost about 10 µs per history entry (scripts/bench.py): past these
 # sizes the work moves to a worker thread so the event loop is never held for long.
 THREAD_DECODE_BYTES = 256 * 1024
@@ -383,35 +413,38 @@ class JSEcoinClient(ProviderClient):
 
     async def balance(self, lookup: str = MAIN_BALANCE_LOOKUP) -> Balance:
         """Return the main balance (lookup ``"0"``) or that of a site id or sub id."""
-        segments = ("balance", KEY_PLACEHOLDER, _checked_lookup(lookup))
-        return Balance.from_api(await self._read(segments))
+        url = _balance_url(self._base_url, lookup)
+        return Balance.from_api(await self._send(_BALANCE, url))
 
     async def transfer(
         self, recipient: str, amount: Decimal, reference: str
     ) -> TransferResult:
         """Send ``amount`` JSE to an e-mail address or public key. Sent at most once."""
-        segments = (
+        url = _url(
+            self._base_url,
             "transfer",
             KEY_PLACEHOLDER,
             _checked_recipient(recipient),
             format_amount(amount),
             _checked_reference(reference),
         )
-        return await self._write(segments, TransferResult.from_api)
+        return await self._write(_TRANSFER, url, TransferResult.from_api)
 
     async def export_coins(self, amount: Decimal) -> ExportResult:
         """Turn ``amount`` JSE into a coin code. Sent at most once."""
-        segments = ("export", KEY_PLACEHOLDER, format_amount(amount))
-        return await self._write(segments, ExportResult.from_api)
+        url = _url(self._base_url, "export", KEY_PLACEHOLDER, format_amount(amount))
+        return await self._write(_EXPORT, url, ExportResult.from_api)
 
     async def import_coins(self, coin_code: str) -> ImportResult:
         """Credit the value of a coin code to the account. Sent at most once."""
-        segments = ("import", KEY_PLACEHOLDER, _checked_coin_code(coin_code))
-        return await self._write(segments, ImportResult.from_api, secret=coin_code)
+        url = _url(
+            self._base_url, "import", KEY_PLACEHOLDER, _checked_coin_code(coin_code)
+        )
+        return await self._write(_IMPORT, url, ImportResult.from_api, secret=coin_code)
 
     async def history(self) -> History:
         """Return the account's transactions, oldest first."""
-        body = await self._read(("history", KEY_PLACEHOLDER))
+        body = await self._send(_HISTORY, _read_url(self._base_url, "history"))
         entries = body.get("history")
         if isinstance(entries, dict) and len(entries) > THREAD_PARSE_ENTRIES:
             # A mining account's history grows long: keep the event loop free meanwhile.
@@ -443,25 +476,27 @@ class JSEcoinClient(ProviderClient):
                 )
             return body
 
-        body = await self._send(("history", KEY_PLACEHOLDER), writes=False, pick=pick)
+        url = _read_url(self._base_url, "history")
+        body = await self._send(_HISTORY, url, pick=pick)
         recent: RecentHistory = body["history"]
         return recent
 
     async def current_block_id(self) -> int:
         """Return the id of the block being worked on."""
-        return block_id_from_api(await self._read(("currentblockid", KEY_PLACEHOLDER)))
+        url = _read_url(self._base_url, "currentblockid")
+        return block_id_from_api(await self._send(_CURRENT_BLOCK_ID, url))
 
     async def block(self, number: int) -> Block:
         """Return block ``number`` with its transactions."""
-        segments = ("getblock", _checked_block_number(number), KEY_PLACEHOLDER)
-        return Block.from_api(await self._read(segments))
-
-    async def _read(self, segments: tuple[str, ...]) -> dict[str, Any]:
-        return await self._send(segments, writes=False)
+        url = _url(
+            self._base_url, "getblock", _checked_block_number(number), KEY_PLACEHOLDER
+        )
+        return Block.from_api(await self._send(_BLOCK, url))
 
     async def _write[T](
         self,
-        segments: tuple[str, ...],
+        call: Call,
+        url: URL,
         parse: Callable[[Mapping[str, Any]], T],
         *,
         secret: str | None = None,
@@ -470,7 +505,7 @@ class JSEcoinClient(ProviderClient):
         waited = 0.0
         while True:
             try:
-                body = await self._send(segments, writes=True, secret=secret)
+                body = await self._send(call, url, secret=secret)
                 break
             except AccountLockedError as locked:
                 # The lock proves nothing moved: waiting it out and asking again is safe.
@@ -478,43 +513,30 @@ class JSEcoinClient(ProviderClient):
                     raise
                 await self._sleep(locked.retry_after)
                 waited += locked.retry_after
-        return self._parsed(Call(f"/{segments[0]}/", writes=True), parse, body)
+        return self._parsed(call, parse, body)
 
     async def _send(
         self,
-        segments: tuple[str, ...],
+        call: Call,
+        url: URL,
         *,
-        writes: bool,
         secret: str | None = None,
         pick: Pick | None = None,
     ) -> dict[str, Any]:
-        call = Call(f"/{segments[0]}/", writes)
-        url = URL(join_url(self._base_url, segments, trailing_slash=True), encoded=True)
-        self._budget.acquire(segments[0])
-
-        async def read(response: aiohttp.ClientResponse) -> dict[str, Any]:
-            return await self._answer(call, response, secret, pick)
-
-        return await self._request(
-            "GET", url, call, read, headers={"Authorization": self._api_key}
+        """Send one request and return its successful body, or raise what it means."""
+        endpoint = call.name.strip("/")
+        self._budget.acquire(endpoint)
+        answer = await self._request(
+            "GET", url, call, headers={"Authorization": self._api_key}
         )
-
-    async def _answer(
-        self,
-        call: Call,
-        response: aiohttp.ClientResponse,
-        secret: str | None,
-        pick: Pick | None = None,
-    ) -> dict[str, Any]:
-        status = response.status
+        status, raw = answer.status, answer.body
         if status == 429:
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(answer.headers.get("Retry-After"))
             self._budget.hold(retry_after or RATE_LIMIT_WINDOW)
             raise RateLimitedError(
                 "JSEcoin is refusing requests for now (too many requests)",
                 retry_after=retry_after,
             )
-        raw = await response.read()
         if pick is not None:
             body = (
                 await asyncio.to_thread(_decode_long_and_pick, raw, pick)
@@ -531,7 +553,7 @@ class JSEcoinClient(ProviderClient):
             refusal = self._refusal(body, status, secret)
             if isinstance(refusal, RateLimitedError) and refusal.retry_after:
                 # A limit of this call alone: hold it, let the key's other calls go on.
-                self._budget.hold_call(call.name.strip("/"), refusal.retry_after)
+                self._budget.hold_call(endpoint, refusal.retry_after)
             raise refusal
         if body is not None and status == 200 and body.get("success") in {1, "1"}:
             return body
