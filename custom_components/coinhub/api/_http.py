@@ -59,14 +59,13 @@ def safe_segment(field: str, value: str) -> str:
 
 def join_url(
     base_url: str, segments: Iterable[str], *, trailing_slash: bool = False
-) -> str:
+) -> URL:
     """Join already encoded segments to ``base_url``.
 
-    The result is passed to aiohttp with ``yarl.URL(..., encoded=True)`` so nothing is
-    normalised or decoded again.
+    The URL is marked as encoded, so aiohttp neither normalises nor decodes it again.
     """
     url = base_url.rstrip("/") + "/" + "/".join(segments)
-    return url + "/" if trailing_slash else url
+    return URL(url + "/" if trailing_slash else url, encoded=True)
 
 
 type ObjectHook = Callable[[dict[str, Any]], Any]

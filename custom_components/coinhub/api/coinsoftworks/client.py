@@ -276,10 +276,7 @@ class CoinsoftworksClient(ProviderClient):
     # Transport
 
     def _url(self, endpoint: str, *segments: str) -> URL:
-        return URL(
-            join_url(self._base_url, (endpoint, self._key_segment, *segments)),
-            encoded=True,
-        )
+        return join_url(self._base_url, (endpoint, self._key_segment, *segments))
 
     async def _issue_token(self) -> _Issued:
         """Exchange the access token for a bearer token."""

@@ -310,7 +310,7 @@ _IMPORT: Final = Call("/import/", writes=True)
 
 def _url(base_url: str, *segments: str) -> URL:
     """Return the URL of already encoded ``segments``, as the provider's paths end."""
-    return URL(join_url(base_url, segments, trailing_slash=True), encoded=True)
+    return join_url(base_url, segments, trailing_slash=True)
 
 
 # A poll repeats the same reads, so their URLs are checked and built once. Only reads
