@@ -129,7 +129,8 @@ async def test_buttons_follow_the_actions(
     )
     freezer.tick(COINSOFTWORKS_INTERVAL)
     async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    # The poll runs as a background task (and asks its three reads at once).
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get("button.coinsoftworks_johncb5496_restart_rigs")
     # A new wallet action gets no button.
     assert hass.states.get("button.coinsoftworks_johncb5496_rebalance_wallet") is None

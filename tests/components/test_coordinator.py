@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -42,6 +42,7 @@ from custom_components.coinhub.api.exceptions import (
 )
 from custom_components.coinhub.api.jsecoin import (
     EARLIEST_MILLISECONDS,
+    MAIN_BALANCE_LOOKUP,
     Balance,
     History,
     HistoryEntry,
@@ -221,12 +222,12 @@ async def test_lookups_cost_one_request_each(
     init_integration: MockConfigEntry,
     mock_jsecoin_client: AsyncMock,
 ) -> None:
-    """Each lookup adds one request to a poll."""
+    """Each lookup adds one request to a poll, asked with the main balance's."""
     mock_jsecoin_client.reset_mock()
     mock_jsecoin_client.balances["mysite.com"] = Decimal("13")
     await poll(hass, freezer, init_integration.runtime_data.update_interval)
     assert [call.args for call in mock_jsecoin_client.balance.await_args_list] == [
-        (),
+        (MAIN_BALANCE_LOOKUP,),
         ("mysite.com",),
     ]
     assert hass.states.get("sensor.jsecoin_123_balance_of_mysite_com").state == ("13")
@@ -587,6 +588,103 @@ async def test_lookups_are_read_a_few_at_a_time(
     assert most == JSECOIN_LOOKUP_CONCURRENCY
     assert coordinator.data.lookups["site3.example.com"] == Decimal(99)
     assert list(coordinator.data.lookups) == lookups
+
+
+async def test_main_balance_and_lookup_are_read_at_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """The main balance's read overlaps with the lookups', even with only one."""
+    mock_jsecoin_client.balances["mysite.com"] = Decimal(5)
+    entry = await setup_entry(hass, jsecoin_config_entry(lookups=["mysite.com"]))
+    in_flight: set[str] = set()
+    together: list[set[str]] = []
+
+    async def balance(lookup: str = "0") -> Balance:
+        in_flight.add(lookup)
+        together.append(set(in_flight))
+        await asyncio.sleep(0)
+        in_flight.discard(lookup)
+        return Balance(mock_jsecoin_client.balances[lookup], "")
+
+    mock_jsecoin_client.balance.side_effect = balance
+    mock_jsecoin_client.balances["0"] += 1
+    await poll(hass, freezer, entry.runtime_data.update_interval)
+    assert {MAIN_BALANCE_LOOKUP, "mysite.com"} in together
+    assert entry.runtime_data.data.balance == mock_jsecoin_client.balances["0"]
+    assert entry.runtime_data.data.lookups == {"mysite.com": Decimal(5)}
+
+
+async def test_block_is_read_with_the_balance_when_due(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_jsecoin_client: AsyncMock,
+) -> None:
+    """A poll due to read the block asks for it together with the balance."""
+    in_flight: set[str] = set()
+    together: list[set[str]] = []
+
+    async def read(name: str) -> None:
+        in_flight.add(name)
+        together.append(set(in_flight))
+        await asyncio.sleep(0)
+        in_flight.discard(name)
+
+    async def balance(lookup: str = "0") -> Balance:
+        await read("balance")
+        return Balance(mock_jsecoin_client.balances[lookup], "")
+
+    async def current_block_id() -> int:
+        await read("block")
+        return 72400
+
+    mock_jsecoin_client.balance.side_effect = balance
+    mock_jsecoin_client.current_block_id.side_effect = current_block_id
+    await poll(hass, freezer, JSECOIN_BLOCK_INTERVAL)
+    assert {"balance", "block"} in together
+    assert init_integration.runtime_data.data.block_id == 72400
+
+
+@pytest.mark.parametrize("provider", [Provider.COINSOFTWORKS])
+async def test_coinsoftworks_reads_are_asked_at_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_coinsoftworks_client: AsyncMock,
+) -> None:
+    """A poll asks for the user, settings and actions together; one failure fails it."""
+    in_flight: set[str] = set()
+    together: list[set[str]] = []
+
+    def overlapping(name: str, answer: Any) -> Callable[[], Awaitable[Any]]:
+        async def read() -> Any:
+            in_flight.add(name)
+            together.append(set(in_flight))
+            await asyncio.sleep(0)
+            in_flight.discard(name)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return read
+
+    client = mock_coinsoftworks_client
+    answers = {
+        name: getattr(client, name).return_value
+        for name in ("user", "settings", "actions")
+    }
+    for name, answer in answers.items():
+        getattr(client, name).side_effect = overlapping(name, answer)
+    await poll(hass, freezer, COINSOFTWORKS_INTERVAL)
+    assert {"user", "settings", "actions"} in together
+    assert hass.states.get(LAST_ACTION).state != STATE_UNAVAILABLE
+
+    client.settings.side_effect = overlapping("settings", CannotConnectError("down"))
+    await poll(hass, freezer, COINSOFTWORKS_INTERVAL)
+    assert not init_integration.runtime_data.last_update_success
+    assert hass.states.get(LAST_ACTION).state == STATE_UNAVAILABLE
 
 
 async def test_a_failed_lookup_stops_the_others(

@@ -124,10 +124,15 @@ class CoinsoftworksCoordinator(CoinHubCoordinator[CoinsoftworksData]):
 
     @override
     async def _async_poll(self) -> CoinsoftworksData:
+        # Asked at once, their round trips overlap. They fail alike (the key, the
+        # connection), so the first failure is the poll's; the others end on their own.
+        user, settings, actions = await asyncio.gather(
+            self.client.user(), self.client.settings(), self.client.actions()
+        )
         return CoinsoftworksData(
-            user=await self.client.user(),
-            settings=await self.client.settings(),
-            actions=await self.client.actions(),
+            user=user,
+            settings=settings,
+            actions=actions,
             last_execution=self._last_execution,
         )
 
