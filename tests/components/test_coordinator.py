@@ -1028,6 +1028,33 @@ async def test_website_states(
 
 
 @pytest.mark.parametrize("provider", [Provider.COINETIZE])
+async def test_websites_are_asked_at_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    init_integration: MockConfigEntry,
+    mock_coinetize_client: AsyncMock,
+) -> None:
+    """A poll asks for every website's paths together; each keeps its own answer."""
+    in_flight: set[str] = set()
+    together: list[set[str]] = []
+    answer = mock_coinetize_client.list_paths.side_effect
+
+    async def list_paths(subdomain: str) -> Paths:
+        in_flight.add(subdomain)
+        together.append(set(in_flight))
+        await asyncio.sleep(0)
+        in_flight.discard(subdomain)
+        paths: Paths = await answer(subdomain)
+        return paths
+
+    mock_coinetize_client.list_paths.side_effect = list_paths
+    await poll(hass, freezer, COINETIZE_INTERVAL)
+    assert {SHOP, BLOG} in together
+    assert hass.states.get("binary_sensor.shop_example_com_verified").state == "on"
+    assert hass.states.get("binary_sensor.blog_example_org_verified").state == "off"
+
+
+@pytest.mark.parametrize("provider", [Provider.COINETIZE])
 async def test_timestamp_refusal_is_not_unverified(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

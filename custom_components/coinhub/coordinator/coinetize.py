@@ -8,6 +8,7 @@ follows through the options (subdomains only). A website may be on both lists.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -211,15 +212,17 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
     @override
     async def _async_poll(self) -> CoinetizeData:
         linked = self.stored_websites
+        followed = [s for s in self._followed.subdomains if s not in linked]
+        # Every website is asked at once, so their round trips overlap.
+        states = await asyncio.gather(
+            *(self._async_website_state(s, info) for s, info in linked.items()),
+            *(self._async_followed_state(s) for s in followed),
+        )
         websites = {
-            subdomain: await self._async_website_state(subdomain, info)
-            for subdomain, info in linked.items()
+            subdomain: state
+            for subdomain, state in zip((*linked, *followed), states, strict=True)
+            if state is not None
         }
-        for subdomain in self._followed.subdomains:
-            if subdomain not in linked and (
-                state := await self._async_followed_state(subdomain)
-            ):
-                websites[subdomain] = state
         if self.data is not None:
             for subdomain, website in websites.items():
                 before = self.data.websites.get(subdomain)
