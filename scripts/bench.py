@@ -600,22 +600,33 @@ async def peak_memory(call: Callable[[], Awaitable[object]]) -> int:
         tracemalloc.stop()
 
 
+async def _send_again(
+    session: aiohttp.ClientSession, base: URL, request: RecordedRequest
+) -> None:
+    """Send one recorded request again and decode its answer."""
+    url = base.join(URL(request.path_qs, encoded=True))
+    async with session.request(
+        request.method,
+        url,
+        headers=dict(request.headers),
+        data=request.body or None,
+    ) as response:
+        json.loads(await response.read())
+
+
 async def replay(
     session: aiohttp.ClientSession, base: URL, requests: list[RecordedRequest]
 ) -> None:
     """The floor: send ``requests`` again, all at once, and decode each answer."""
+    await asyncio.gather(*(_send_again(session, base, r) for r in requests))
 
-    async def send(request: RecordedRequest) -> None:
-        url = base.join(URL(request.path_qs, encoded=True))
-        async with session.request(
-            request.method,
-            url,
-            headers=dict(request.headers),
-            data=request.body or None,
-        ) as response:
-            json.loads(await response.read())
 
-    await asyncio.gather(*(send(r) for r in requests))
+async def replay_in_order(
+    session: aiohttp.ClientSession, base: URL, requests: list[RecordedRequest]
+) -> None:
+    """The floor in the poll's order: each request sent once the last is answered."""
+    for request in requests:
+        await _send_again(session, base, request)
 
 
 class HomeAssistantFloor(DataUpdateCoordinator[int]):
@@ -673,6 +684,7 @@ class Round:
 
     sample: Sample
     floor: Sample
+    floor_in_order: Sample | None  # only for a case whose requests wait on each other
     ha_floor: Sample
     saves: Sample
     saves_files: int
@@ -703,6 +715,10 @@ class Case:
     own_cpu_ratio: float  # the ratio without them
     ha_floor_cpu_ms: float  # the floor sent from Home Assistant (HomeAssistantFloor)
     ha_floor_ratio: float  # cpu_ms without state writes and events, to that floor
+    # The floor sending the requests one after the other, as the poll must when one
+    # waits on another's answer (the history, read once the balance has moved).
+    floor_in_order_cpu_ms: float | None
+    in_order_ratio: float | None
     saves_files: float  # files the refresh scheduled to save (ScheduledSaves)
     saves_cpu_ms: float  # writing them
     with_saves_ratio: float  # cpu_ms and saves_cpu_ms together, to the floor
@@ -743,8 +759,13 @@ class Bench:
         entries: list[ConfigEntry],
         *,
         prepare: Callable[[], Awaitable[object]] | None = None,
+        in_order: bool = False,
     ) -> Case:
-        """Measure one poll round of ``entries`` (concurrently) against its floor."""
+        """Measure one poll round of ``entries`` (concurrently) against its floor.
+
+        ``in_order``: the poll sends its requests one after the other because each
+        waits on the answer before it, so the floor is also measured sending them so.
+        """
         coordinators = [coordinator_of(entry) for entry in entries]
 
         async def refresh() -> None:
@@ -771,12 +792,21 @@ class Bench:
             files = saves.files
             written = await measure(saves.write)
             floor = await measure(lambda: replay(self.session, self.sandbox.url, sent))
+            floor_in_order = (
+                await measure(
+                    lambda: replay_in_order(self.session, self.sandbox.url, sent)
+                )
+                if in_order
+                else None
+            )
             for ha_floor, requests in zip(
                 ha_floors_of_round, per_account(sent, len(entries)), strict=True
             ):
                 ha_floor.requests = requests
             ha_floor_sample = await measure(ha_floor_round)
-            return Round(sample, floor, ha_floor_sample, written, files, sent)
+            return Round(
+                sample, floor, floor_in_order, ha_floor_sample, written, files, sent
+            )
 
         rounds = [await measured_round() for _ in range(self.repeats)]
         per_round = [Counter(r.provider for r in m.sent) for m in rounds]
@@ -799,6 +829,14 @@ class Bench:
             own_cpu_ratio=median(lambda m: m.own_cpu / m.floor_cpu),
             ha_floor_cpu_ms=_ms(median(lambda m: m.ha_floor.cpu)),
             ha_floor_ratio=median(lambda m: m.own_cpu / max(m.ha_floor.cpu, 1e-9)),
+            floor_in_order_cpu_ms=_ms(median(_floor_in_order_cpu))
+            if in_order
+            else None,
+            in_order_ratio=median(
+                lambda m: m.sample.cpu / max(_floor_in_order_cpu(m), 1e-9)
+            )
+            if in_order
+            else None,
             saves_files=median(lambda m: m.saves_files),
             saves_cpu_ms=_ms(median(lambda m: m.saves.cpu)),
             with_saves_ratio=median(
@@ -816,6 +854,12 @@ class Bench:
 
 def _ms(seconds: float) -> float:
     return seconds * 1000
+
+
+def _floor_in_order_cpu(measured: Round) -> float:
+    if measured.floor_in_order is None:
+        raise RuntimeError("the floor in the poll's order was not measured")
+    return measured.floor_in_order.cpu
 
 
 # The scenarios
@@ -871,6 +915,7 @@ async def providers(bench: Bench) -> None:
         "jsecoin, one new history entry",
         [jse],
         prepare=lambda: bench.sandbox.mine(bench.session, "plain"),
+        in_order=True,
     )
     await bench.case("provider", "coinetize, nothing changed (1 website)", [coinetize])
     await bench.case("provider", "coinsoftworks, nothing changed", [coinsoftworks])
@@ -912,6 +957,7 @@ async def histories(bench: Bench, sizes: Sizes, child: ChildSandbox) -> None:
             f"{count:,} entries, one new entry",
             [entry],
             prepare=lambda name=name: bench.sandbox.mine(bench.session, name),
+            in_order=True,
         )
         changed = bench.last_sent
         await bench.remove(entry)
@@ -1271,6 +1317,38 @@ def report(
                 "case",
                 "CPU ms without state writes and events",
                 "Home Assistant floor CPU ms",
+                "ratio",
+            ],
+        ),
+        "",
+        (
+            "A poll that finds the balance moved asks for the history only then: its "
+            "second request waits on the first one's answer, where the floor sends "
+            "both at once. The same refreshes next to the floor sending its requests "
+            "the same way, one after the other:"
+        ),
+        "",
+        table(
+            [
+                [
+                    c.group,
+                    c.name,
+                    f"{c.cpu_ms:.2f}",
+                    f"{c.floor_cpu_ms:.2f}",
+                    f"{c.cpu_ratio:.2f}x",
+                    f"{c.floor_in_order_cpu_ms:.2f}",
+                    f"{c.in_order_ratio:.2f}x",
+                ]
+                for c in cases
+                if c.floor_in_order_cpu_ms is not None and c.in_order_ratio is not None
+            ],
+            [
+                "group",
+                "case",
+                "CPU ms",
+                "floor CPU ms (at once)",
+                "ratio",
+                "floor CPU ms (one after the other)",
                 "ratio",
             ],
         ),
