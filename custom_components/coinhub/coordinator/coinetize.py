@@ -9,7 +9,7 @@ follows through the options (subdomains only). A website may be on both lists.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 import re
@@ -213,11 +213,16 @@ class CoinetizeCoordinator(CoinHubCoordinator[CoinetizeData]):
     async def _async_poll(self) -> CoinetizeData:
         linked = self.stored_websites
         followed = [s for s in self._followed.subdomains if s not in linked]
-        # Every website is asked at once, so their round trips overlap.
-        states = await asyncio.gather(
+        reads: list[Awaitable[WebsiteState | None]] = [
             *(self._async_website_state(s, info) for s, info in linked.items()),
             *(self._async_followed_state(s) for s in followed),
-        )
+        ]
+        # Websites are asked at once, so their round trips overlap; a lone one is
+        # awaited as is, since a task of its own would cost more than it overlaps.
+        if len(reads) > 1:
+            states = await asyncio.gather(*reads)
+        else:
+            states = [await read for read in reads]
         websites = {
             subdomain: state
             for subdomain, state in zip((*linked, *followed), states, strict=True)
