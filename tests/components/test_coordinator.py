@@ -128,6 +128,22 @@ async def poll(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+class InFlight:
+    """Which reads were in flight together: each read yields to the loop once."""
+
+    def __init__(self) -> None:
+        """Start with nothing in flight."""
+        self._now: set[str] = set()
+        self.together: list[set[str]] = []
+
+    async def read(self, name: str) -> None:
+        """Be in flight as ``name`` for one turn of the event loop."""
+        self._now.add(name)
+        self.together.append(set(self._now))
+        await asyncio.sleep(0)
+        self._now.discard(name)
+
+
 # Intervals
 
 
@@ -598,20 +614,16 @@ async def test_main_balance_and_lookup_are_read_at_once(
     """The main balance's read overlaps with the lookups', even with only one."""
     mock_jsecoin_client.balances["mysite.com"] = Decimal(5)
     entry = await setup_entry(hass, jsecoin_config_entry(lookups=["mysite.com"]))
-    in_flight: set[str] = set()
-    together: list[set[str]] = []
+    reads = InFlight()
 
     async def balance(lookup: str = "0") -> Balance:
-        in_flight.add(lookup)
-        together.append(set(in_flight))
-        await asyncio.sleep(0)
-        in_flight.discard(lookup)
+        await reads.read(lookup)
         return Balance(mock_jsecoin_client.balances[lookup], "")
 
     mock_jsecoin_client.balance.side_effect = balance
     mock_jsecoin_client.balances["0"] += 1
     await poll(hass, freezer, entry.runtime_data.update_interval)
-    assert {MAIN_BALANCE_LOOKUP, "mysite.com"} in together
+    assert {MAIN_BALANCE_LOOKUP, "mysite.com"} in reads.together
     assert entry.runtime_data.data.balance == mock_jsecoin_client.balances["0"]
     assert entry.runtime_data.data.lookups == {"mysite.com": Decimal(5)}
 
@@ -623,27 +635,20 @@ async def test_block_is_read_with_the_balance_when_due(
     mock_jsecoin_client: AsyncMock,
 ) -> None:
     """A poll due to read the block asks for it together with the balance."""
-    in_flight: set[str] = set()
-    together: list[set[str]] = []
-
-    async def read(name: str) -> None:
-        in_flight.add(name)
-        together.append(set(in_flight))
-        await asyncio.sleep(0)
-        in_flight.discard(name)
+    reads = InFlight()
 
     async def balance(lookup: str = "0") -> Balance:
-        await read("balance")
+        await reads.read("balance")
         return Balance(mock_jsecoin_client.balances[lookup], "")
 
     async def current_block_id() -> int:
-        await read("block")
+        await reads.read("block")
         return 72400
 
     mock_jsecoin_client.balance.side_effect = balance
     mock_jsecoin_client.current_block_id.side_effect = current_block_id
     await poll(hass, freezer, JSECOIN_BLOCK_INTERVAL)
-    assert {"balance", "block"} in together
+    assert {"balance", "block"} in reads.together
     assert init_integration.runtime_data.data.block_id == 72400
 
 
@@ -655,15 +660,11 @@ async def test_coinsoftworks_reads_are_asked_at_once(
     mock_coinsoftworks_client: AsyncMock,
 ) -> None:
     """A poll asks for the user, settings and actions together; one failure fails it."""
-    in_flight: set[str] = set()
-    together: list[set[str]] = []
+    reads = InFlight()
 
     def overlapping(name: str, answer: Any) -> Callable[[], Awaitable[Any]]:
         async def read() -> Any:
-            in_flight.add(name)
-            together.append(set(in_flight))
-            await asyncio.sleep(0)
-            in_flight.discard(name)
+            await reads.read(name)
             if isinstance(answer, Exception):
                 raise answer
             return answer
@@ -678,7 +679,7 @@ async def test_coinsoftworks_reads_are_asked_at_once(
     for name, answer in answers.items():
         getattr(client, name).side_effect = overlapping(name, answer)
     await poll(hass, freezer, COINSOFTWORKS_INTERVAL)
-    assert {"user", "settings", "actions"} in together
+    assert {"user", "settings", "actions"} in reads.together
     assert hass.states.get(LAST_ACTION).state != STATE_UNAVAILABLE
 
     client.settings.side_effect = overlapping("settings", CannotConnectError("down"))
@@ -1035,21 +1036,17 @@ async def test_websites_are_asked_at_once(
     mock_coinetize_client: AsyncMock,
 ) -> None:
     """A poll asks for every website's paths together; each keeps its own answer."""
-    in_flight: set[str] = set()
-    together: list[set[str]] = []
+    reads = InFlight()
     answer = mock_coinetize_client.list_paths.side_effect
 
     async def list_paths(subdomain: str) -> Paths:
-        in_flight.add(subdomain)
-        together.append(set(in_flight))
-        await asyncio.sleep(0)
-        in_flight.discard(subdomain)
+        await reads.read(subdomain)
         paths: Paths = await answer(subdomain)
         return paths
 
     mock_coinetize_client.list_paths.side_effect = list_paths
     await poll(hass, freezer, COINETIZE_INTERVAL)
-    assert {SHOP, BLOG} in together
+    assert {SHOP, BLOG} in reads.together
     assert hass.states.get("binary_sensor.shop_example_com_verified").state == "on"
     assert hass.states.get("binary_sensor.blog_example_org_verified").state == "off"
 
