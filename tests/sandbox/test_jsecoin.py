@@ -23,6 +23,7 @@ BOB_KEY = ACCOUNTS["bob"]["api_key"]
 CAROL_KEY = ACCOUNTS["carol"]["api_key"]
 DAVE_KEY = ACCOUNTS["dave"]["api_key"]
 BOB_EMAIL = ACCOUNTS["bob"]["email"]
+DAY_SECONDS = 86_400
 
 
 @pytest.fixture
@@ -69,6 +70,11 @@ class Api:
 
     def next_block(self) -> None:
         self.sandbox.context.clock.advance(SEED["block_seconds"])
+
+    def early_next_utc_day(self) -> None:
+        """Move the clock to 01:00 UTC of the next day: a test's blocks stay in it."""
+        clock = self.sandbox.context.clock
+        clock.advance(DAY_SECONDS - clock.now() % DAY_SECONDS + 3600)
 
 
 @pytest.fixture
@@ -373,6 +379,8 @@ async def test_every_write_attempt_locks_until_the_next_block(api: Api) -> None:
 
 
 async def test_daily_limit_resets_the_next_utc_day(api: Api) -> None:
+    # Not from the wall clock's time of day: a run just before midnight would cross it.
+    api.early_next_utc_day()
     await api.admin_post("accounts/alice/daily_limit", {"value": "3"})
     assert (await api.get("export/auth/2/", header_key=ALICE_KEY))[0] == 200
     api.next_block()
@@ -383,7 +391,7 @@ async def test_daily_limit_resets_the_next_utc_day(api: Api) -> None:
             "notification": provider.LIMIT_REACHED.format(action="Export", left="1"),
         },
     )
-    api.sandbox.context.clock.advance(86400)
+    api.sandbox.context.clock.advance(DAY_SECONDS)
     assert (await api.get("export/auth/2/", header_key=ALICE_KEY))[0] == 200
     reset = await api.admin_post("accounts/alice/daily_limit", {"value": None})
     assert reset["daily_limit"] is None
