@@ -85,6 +85,10 @@ UNLIMITED = {"requests": 1_000_000_000, "window": 60}
 HEARTBEAT_SECONDS = 0.005
 SANDBOX_THREAD = "coinhub-bench-sandbox"
 STALL_REPEATS = 3
+# A refresh of a few milliseconds scatters by about ±20% from one to the next: a case
+# whose refreshes take less than this gets more rounds (Sizes.short_repeats), so its
+# medians move less from one run to the next.
+SHORT_REFRESH_SECONDS = 0.05
 WINDOW_SECONDS = 900.0
 
 
@@ -707,6 +711,7 @@ class Case:
 
     group: str
     name: str
+    rounds: int  # measured, each paired with its floors
     requests: dict[str, float]  # per provider, median per refresh
     cpu_ms: float
     floor_cpu_ms: float
@@ -735,6 +740,7 @@ class Bench:
     sandbox: Sandbox
     session: aiohttp.ClientSession
     repeats: int
+    short_repeats: int  # rounds of a case whose refreshes are short
     cases: list[Case] = field(default_factory=list)
     stalls: list[Isolated] = field(default_factory=list)
     last_sent: list[RecordedRequest] = field(default_factory=list)
@@ -809,6 +815,9 @@ class Bench:
             )
 
         rounds = [await measured_round() for _ in range(self.repeats)]
+        if statistics.median(r.sample.wall for r in rounds) < SHORT_REFRESH_SECONDS:
+            more = self.short_repeats - self.repeats
+            rounds += [await measured_round() for _ in range(more)]
         per_round = [Counter(r.provider for r in m.sent) for m in rounds]
         asked = {p for counts in per_round for p in counts}
 
@@ -818,6 +827,7 @@ class Bench:
         result = Case(
             group=group,
             name=name,
+            rounds=len(rounds),
             requests={
                 p: statistics.median(c[p] for c in per_round) / len(entries)
                 for p in asked
@@ -875,6 +885,7 @@ class Sizes:
     day_lookups: tuple[int, ...]
     day_hours: float
     repeats: int
+    short_repeats: int  # for a case whose refreshes take under SHORT_REFRESH_SECONDS
     setup_repeats: int
 
 
@@ -885,6 +896,7 @@ FULL = Sizes(
     day_lookups=(0, 10, 100),
     day_hours=24,
     repeats=15,
+    short_repeats=60,
     setup_repeats=3,
 )
 QUICK = Sizes(
@@ -894,6 +906,7 @@ QUICK = Sizes(
     day_lookups=(0, 10),
     day_hours=2,
     repeats=1,
+    short_repeats=1,
     setup_repeats=1,
 )
 
@@ -1203,6 +1216,17 @@ def _requests(case: Case) -> str:
     return ", ".join(f"{p} {n:g}" for p, n in sorted(case.requests.items()))
 
 
+def _repeats(meta: dict[str, Any]) -> str:
+    """Say how many times each refresh was measured."""
+    repeats = f"{meta['repeats']} repeats"
+    if meta["short_refresh_repeats"] == meta["repeats"]:
+        return repeats
+    return (
+        f"{repeats} ({meta['short_refresh_repeats']} for a refresh under "
+        f"{meta['short_refresh_ms']:.0f} ms)"
+    )
+
+
 def report(
     meta: dict[str, Any],
     cases: list[Case],
@@ -1214,7 +1238,7 @@ def report(
     out = [
         (
             f"CoinHub benchmark ({meta['mode']}): Home Assistant {meta['home_assistant']}, "
-            f"Python {meta['python']}, {meta['cpus']} CPUs, {meta['repeats']} repeats, "
+            f"Python {meta['python']}, {meta['cpus']} CPUs, {_repeats(meta)}, "
             f"medians; took {meta['seconds']:.0f} s"
         ),
         "",
@@ -1445,7 +1469,7 @@ async def run(sizes: Sizes, mode: str, *, only_history: bool = False) -> dict[st
     with tempfile.TemporaryDirectory(prefix="coinhub-bench-") as config_dir:
         hass = await start_home_assistant(Path(config_dir))
         async with aiohttp.ClientSession() as session:
-            bench = Bench(hass, sandbox, session, sizes.repeats)
+            bench = Bench(hass, sandbox, session, sizes.repeats, sizes.short_repeats)
             try:
                 if not only_history:
                     setups = await setup_times(bench, sizes)
@@ -1472,6 +1496,8 @@ async def run(sizes: Sizes, mode: str, *, only_history: bool = False) -> dict[st
         "aiohttp": aiohttp.__version__,
         "cpus": os.cpu_count(),
         "repeats": sizes.repeats,
+        "short_refresh_repeats": sizes.short_repeats,
+        "short_refresh_ms": SHORT_REFRESH_SECONDS * 1000,
         "day_hours": sizes.day_hours,
         "heartbeat_ms": HEARTBEAT_SECONDS * 1000,
         "memory": "tracemalloc peak above the start of the refresh, this process only",
@@ -1509,13 +1535,16 @@ def main() -> None:
         "--repeats",
         type=int,
         metavar="N",
-        help="measure each refresh N times (default: 15; 1 with --quick)",
+        help=(
+            "measure each refresh N times (default: 15, and 60 for a refresh under "
+            "50 ms; 1 with --quick)"
+        ),
     )
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     mode = "quick" if args.quick else "full"
     if args.repeats is not None:
-        sizes = replace(sizes, repeats=args.repeats)
+        sizes = replace(sizes, repeats=args.repeats, short_repeats=args.repeats)
     if args.history is not None:
         sizes = replace(sizes, histories=(args.history,))
         mode = f"{mode}, history {args.history:,} only"
